@@ -1,0 +1,126 @@
+//! The records the store keeps. Times are Unix epoch milliseconds (UTC).
+
+use trent_types::{
+    AccountId, KeyId, KeyMaterialId, KeySpec, KeyState, KeyUsage, Origin, Region,
+};
+
+/// A tenant account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountRecord {
+    /// The 12-digit id.
+    pub id: AccountId,
+    /// A human-readable name.
+    pub name: String,
+    /// Creation time.
+    pub created_at_ms: i64,
+}
+
+/// An IAM user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    /// Owning account.
+    pub account: AccountId,
+    /// User name (unique per account).
+    pub user_name: String,
+    /// Unique id, `AIDA…`.
+    pub user_id: String,
+    /// `arn:aws:iam::<account>:user/<path><name>`.
+    pub arn: String,
+    /// IAM path, `/` by default.
+    pub path: String,
+    /// Whether the user administers its account (the bootstrap administrator).
+    pub is_admin: bool,
+    /// Creation time.
+    pub created_at_ms: i64,
+}
+
+/// Status of an access key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccessKeyStatus {
+    /// Usable.
+    Active,
+    /// Refused by authentication.
+    Inactive,
+}
+
+/// An access key of a user. The secret is stored wrapped by the root key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessKeyRecord {
+    /// `AKIA…`, 20 characters.
+    pub access_key_id: String,
+    /// Owning account.
+    pub account: AccountId,
+    /// Owning user.
+    pub user_name: String,
+    /// The secret access key, wrapped by the root key (opaque bytes).
+    pub wrapped_secret: Vec<u8>,
+    /// Active or inactive.
+    pub status: AccessKeyStatus,
+    /// Creation time.
+    pub created_at_ms: i64,
+}
+
+/// A KMS key's metadata and settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyRecord {
+    /// Assigned by the store on creation; orders keys for pagination. Ignored on input.
+    pub seq: i64,
+    /// The key id.
+    pub key_id: KeyId,
+    /// Owning account.
+    pub account: AccountId,
+    /// The region the key lives in.
+    pub region: Region,
+    /// Creation time.
+    pub created_at_ms: i64,
+    /// Description (may be empty).
+    pub description: String,
+    /// Key spec.
+    pub key_spec: KeySpec,
+    /// Key usage.
+    pub key_usage: KeyUsage,
+    /// Origin.
+    pub origin: Origin,
+    /// Current state.
+    pub key_state: KeyState,
+    /// When a pending deletion completes.
+    pub deletion_date_ms: Option<i64>,
+    /// The key policy document (named `default`).
+    pub policy: String,
+    /// Tags, in insertion order, unique by key.
+    pub tags: Vec<(String, String)>,
+    /// Whether the key is multi-Region.
+    pub multi_region: bool,
+    /// The material used for new encryptions.
+    pub current_material_id: Option<KeyMaterialId>,
+}
+
+/// How a key-material version came to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MaterialSource {
+    /// Created with the key.
+    Initial,
+    /// Created by automatic rotation.
+    AutomaticRotation,
+    /// Created by RotateKeyOnDemand.
+    OnDemandRotation,
+    /// Imported by the customer.
+    Imported,
+}
+
+/// One key-material version of a key, wrapped by the root key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MaterialRecord {
+    /// Region of the key.
+    pub region: Region,
+    /// The key.
+    pub key_id: KeyId,
+    /// The version id.
+    pub material_id: KeyMaterialId,
+    /// The material, wrapped by the root key with the key ARN and material id as associated data.
+    pub wrapped: Vec<u8>,
+    /// How it was created.
+    pub source: MaterialSource,
+    /// Creation time.
+    pub created_at_ms: i64,
+}

@@ -1,0 +1,3 @@
+//! SQLite backend. 
+/// SQLite store.
+pub struct SqliteStore;
