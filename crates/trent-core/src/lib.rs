@@ -1,1 +1,109 @@
-//! Placeholder; see Cargo.toml description.
+//! The KMS operations of Trent, independent of HTTP.
+//!
+//! [`Kms`] owns the seams an operation needs — the [`Store`](trent_store::Store), the
+//! [`RootKeyProvider`](trent_rootkey::RootKeyProvider), the [`Authorizer`] and the [`Clock`] —
+//! and [`Kms::execute`] runs one request: parse and validate the JSON body (trent-wire), resolve
+//! the key, authorize, check key state and usage, run the cryptography, write durably, and
+//! return the JSON response. Each operation lives in its own module under `ops`. Errors are one
+//! enum, [`OpError`], named after the AWS exceptions; the server maps it to the wire once.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod authz;
+pub mod clock;
+mod error;
+pub mod identity;
+mod keys;
+mod material;
+mod ops;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+pub use authz::{AccountBoundaryAuthorizer, Authorizer, Decision};
+pub use clock::{Clock, OffsetClock, SystemClock};
+pub use error::{InternalCause, OpError};
+pub use trent_wire::Operation;
+
+use trent_rootkey::RootKeyProvider;
+use trent_store::Store;
+use trent_types::{Principal, Region};
+
+/// Who is calling and from where: established by the server before an operation runs.
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    /// The authenticated identity.
+    pub principal: Principal,
+    /// The region from the request's SigV4 credential scope.
+    pub region: Region,
+    /// The request id returned as `x-amzn-RequestId`.
+    pub request_id: String,
+    /// The caller's address.
+    pub source_ip: Option<IpAddr>,
+    /// The caller's User-Agent.
+    pub user_agent: Option<String>,
+}
+
+/// The KMS service: shared, cheap to clone.
+#[derive(Clone)]
+pub struct Kms {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    root_key: Arc<dyn RootKeyProvider>,
+    authorizer: Arc<dyn Authorizer>,
+    clock: Arc<dyn Clock>,
+    materials: material::MaterialCache,
+    credentials: identity::CredentialCache,
+}
+
+impl std::fmt::Debug for Kms {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Kms")
+            .field("root_key", &self.inner.root_key.describe())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Kms {
+    /// Builds the service from its seams.
+    pub fn new(
+        store: Arc<dyn Store>,
+        root_key: Arc<dyn RootKeyProvider>,
+        authorizer: Arc<dyn Authorizer>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                root_key,
+                authorizer,
+                clock,
+                materials: material::MaterialCache::new(material::DEFAULT_CACHE_CAPACITY),
+                credentials: identity::CredentialCache::default(),
+            }),
+        }
+    }
+
+    /// The store this service writes to.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    /// The clock this service reads.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
+    }
+
+    /// Runs one operation on a JSON request body and returns the JSON response body.
+    pub async fn execute(
+        &self,
+        ctx: &RequestContext,
+        operation: Operation,
+        body: &[u8],
+    ) -> Result<Vec<u8>, OpError> {
+        ops::dispatch(self, ctx, operation, body).await
+    }
+}

@@ -1,1 +1,908 @@
-//! Conformance suite (to be written).
+//! The conformance suite every [`Store`] backend must pass.
+//!
+//! Each check is an `async fn` that panics with a message naming the violated behaviour.
+//! [`run_all`] runs every check. The checks create fresh random accounts, key ids and setting
+//! names, so they can run against a store that already holds data (and more than once).
+//!
+//! Contract details pinned down here beyond the trait's docs:
+//! - `add_material` for a key that does not exist fails with `NotFound`;
+//! - `create_key` whose material belongs to another (missing) key fails and stores nothing;
+//! - `update_key` matches on (region, key id), ignores the input `seq` and keeps the stored one.
+
+use trent_types::{AccountId, KeyId, KeyMaterialId, KeySpec, KeyState, KeyUsage, Origin, Region};
+
+use crate::{
+    AccessKeyRecord, AccessKeyStatus, AccountRecord, KeyRecord, MaterialRecord, MaterialSource,
+    Store, StoreError, StoreResult, UserRecord,
+};
+
+/// Runs every check of the suite against `store`.
+pub async fn run_all(store: &dyn Store) {
+    accounts_create_get_list_and_reject_duplicates(store).await;
+    users_create_get_and_reject_duplicates(store).await;
+    access_keys_create_get_and_reject_duplicates(store).await;
+    keys_create_with_and_without_material_and_reject_duplicates(store).await;
+    same_key_id_is_allowed_in_another_region(store).await;
+    create_key_is_atomic(store).await;
+    update_key_round_trips_every_field(store).await;
+    update_missing_key_is_not_found(store).await;
+    list_keys_filters_by_account_and_region_in_seq_order(store).await;
+    list_keys_pages_with_after_seq_and_limit(store).await;
+    list_keys_markers_stay_valid_while_keys_are_added(store).await;
+    materials_add_get_list_oldest_first_and_reject_duplicates(store).await;
+    settings_get_put_and_overwrite(store).await;
+}
+
+// ---- helpers ----
+
+fn ok<T>(result: StoreResult<T>, what: &str) -> T {
+    match result {
+        Ok(value) => value,
+        Err(e) => panic!("store conformance: {what} failed: {e}"),
+    }
+}
+
+fn expect_already_exists<T: std::fmt::Debug>(result: StoreResult<T>, what: &str) {
+    match result {
+        Err(StoreError::AlreadyExists) => {}
+        other => panic!("store conformance: {what} must fail with AlreadyExists, got {other:?}"),
+    }
+}
+
+fn expect_not_found<T: std::fmt::Debug>(result: StoreResult<T>, what: &str) {
+    match result {
+        Err(StoreError::NotFound) => {}
+        other => panic!("store conformance: {what} must fail with NotFound, got {other:?}"),
+    }
+}
+
+fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut out = [0u8; N];
+    for chunk in out.chunks_mut(16) {
+        let id = KeyId::new_random();
+        let len = chunk.len();
+        chunk.copy_from_slice(&id.as_bytes()[..len]);
+    }
+    out
+}
+
+fn random_u64() -> u64 {
+    u64::from_le_bytes(random_bytes::<8>())
+}
+
+fn random_hex(len: usize) -> String {
+    let bytes = random_bytes::<32>();
+    bytes
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>()
+        .chars()
+        .take(len)
+        .collect()
+}
+
+/// A random 12-digit account id that does not start with 0.
+fn random_account_id() -> AccountId {
+    let value = 100_000_000_000 + random_u64() % 900_000_000_000;
+    match AccountId::from_u64(value) {
+        Ok(id) => id,
+        Err(e) => panic!("store conformance: building an account id: {e}"),
+    }
+}
+
+fn region(name: &str) -> Region {
+    match name.parse() {
+        Ok(r) => r,
+        Err(e) => panic!("store conformance: bad region literal: {e}"),
+    }
+}
+
+fn random_material_id() -> KeyMaterialId {
+    KeyMaterialId::from_bytes(random_bytes::<32>())
+}
+
+fn sample_key(account: &AccountId, region: &Region) -> KeyRecord {
+    KeyRecord {
+        seq: 0,
+        key_id: KeyId::new_random(),
+        account: account.clone(),
+        region: region.clone(),
+        created_at_ms: 1_700_000_000_000,
+        description: "conformance key".to_owned(),
+        key_spec: KeySpec::SymmetricDefault,
+        key_usage: KeyUsage::EncryptDecrypt,
+        origin: Origin::AwsKms,
+        key_state: KeyState::Enabled,
+        deletion_date_ms: None,
+        policy: "{\"Version\":\"2012-10-17\",\"Statement\":[]}".to_owned(),
+        tags: Vec::new(),
+        multi_region: false,
+        current_material_id: None,
+    }
+}
+
+fn sample_material(key: &KeyRecord, source: MaterialSource, created_at_ms: i64) -> MaterialRecord {
+    MaterialRecord {
+        region: key.region.clone(),
+        key_id: key.key_id,
+        material_id: random_material_id(),
+        wrapped: random_bytes::<32>().to_vec(),
+        source,
+        created_at_ms,
+    }
+}
+
+async fn create_key_ok(
+    store: &dyn Store,
+    key: &KeyRecord,
+    material: Option<&MaterialRecord>,
+) -> KeyRecord {
+    let seq = ok(store.create_key(key, material).await, "create_key");
+    KeyRecord { seq, ..key.clone() }
+}
+
+async fn get_key_some(store: &dyn Store, key: &KeyRecord) -> KeyRecord {
+    match ok(store.get_key(&key.region, &key.key_id).await, "get_key") {
+        Some(k) => k,
+        None => panic!(
+            "store conformance: key {} in {} must exist",
+            key.key_id, key.region
+        ),
+    }
+}
+
+fn ids(keys: &[KeyRecord]) -> Vec<KeyId> {
+    keys.iter().map(|k| k.key_id).collect()
+}
+
+// ---- checks ----
+
+/// Accounts: create, get, list (ordered by id), missing → `None`, duplicate id →
+/// `AlreadyExists` without changing the stored record.
+pub async fn accounts_create_get_list_and_reject_duplicates(store: &dyn Store) {
+    let a = AccountRecord {
+        id: random_account_id(),
+        name: "conformance-a".to_owned(),
+        created_at_ms: 1_700_000_000_001,
+    };
+    let b = AccountRecord {
+        id: random_account_id(),
+        name: "conformance-b".to_owned(),
+        created_at_ms: 1_700_000_000_002,
+    };
+    ok(store.create_account(&a).await, "create_account");
+    ok(store.create_account(&b).await, "create_account");
+    assert_eq!(
+        ok(store.get_account(&a.id).await, "get_account"),
+        Some(a.clone()),
+        "store conformance: get_account must return the created account"
+    );
+    let missing = random_account_id();
+    assert_eq!(
+        ok(store.get_account(&missing).await, "get_account (missing)"),
+        None,
+        "store conformance: get_account of an unknown id must be None"
+    );
+
+    let list = ok(store.list_accounts().await, "list_accounts");
+    assert!(
+        list.contains(&a) && list.contains(&b),
+        "store conformance: list_accounts must include every created account"
+    );
+    assert!(
+        list.windows(2).all(|w| w[0].id < w[1].id),
+        "store conformance: list_accounts must be ordered by id without duplicates"
+    );
+
+    let dup = AccountRecord {
+        name: "conformance-dup".to_owned(),
+        ..a.clone()
+    };
+    expect_already_exists(
+        store.create_account(&dup).await,
+        "create_account with a taken id",
+    );
+    assert_eq!(
+        ok(store.get_account(&a.id).await, "get_account"),
+        Some(a),
+        "store conformance: a rejected duplicate account must not change the stored one"
+    );
+}
+
+/// Users: create, get, missing → `None`, duplicate (account, name) → `AlreadyExists`; the same
+/// name in another account is a different user.
+pub async fn users_create_get_and_reject_duplicates(store: &dyn Store) {
+    let account = random_account_id();
+    let other_account = random_account_id();
+    let user = UserRecord {
+        account: account.clone(),
+        user_name: "alice".to_owned(),
+        user_id: format!("AIDA{}", random_hex(16).to_uppercase()),
+        arn: format!("arn:aws:iam::{account}:user/team/alice"),
+        path: "/team/".to_owned(),
+        is_admin: true,
+        created_at_ms: 1_700_000_000_003,
+    };
+    ok(store.create_user(&user).await, "create_user");
+    assert_eq!(
+        ok(store.get_user(&account, "alice").await, "get_user"),
+        Some(user.clone()),
+        "store conformance: get_user must return the created user"
+    );
+    assert_eq!(
+        ok(store.get_user(&account, "bob").await, "get_user (missing)"),
+        None,
+        "store conformance: get_user of an unknown name must be None"
+    );
+    assert_eq!(
+        ok(
+            store.get_user(&other_account, "alice").await,
+            "get_user (other account)"
+        ),
+        None,
+        "store conformance: users are scoped to their account"
+    );
+
+    let dup = UserRecord {
+        user_id: format!("AIDA{}", random_hex(16).to_uppercase()),
+        is_admin: false,
+        ..user.clone()
+    };
+    expect_already_exists(
+        store.create_user(&dup).await,
+        "create_user with a taken name",
+    );
+    assert_eq!(
+        ok(store.get_user(&account, "alice").await, "get_user"),
+        Some(user),
+        "store conformance: a rejected duplicate user must not change the stored one"
+    );
+
+    let elsewhere = UserRecord {
+        account: other_account.clone(),
+        user_id: format!("AIDA{}", random_hex(16).to_uppercase()),
+        arn: format!("arn:aws:iam::{other_account}:user/alice"),
+        path: "/".to_owned(),
+        is_admin: false,
+        user_name: "alice".to_owned(),
+        created_at_ms: 1_700_000_000_004,
+    };
+    ok(
+        store.create_user(&elsewhere).await,
+        "create_user with the same name in another account",
+    );
+    assert_eq!(
+        ok(store.get_user(&other_account, "alice").await, "get_user"),
+        Some(elsewhere),
+        "store conformance: get_user must return the user of the asked account"
+    );
+}
+
+/// Access keys: create, get (opaque secret bytes and status intact), missing → `None`,
+/// duplicate id → `AlreadyExists`.
+pub async fn access_keys_create_get_and_reject_duplicates(store: &dyn Store) {
+    let account = random_account_id();
+    let active = AccessKeyRecord {
+        access_key_id: format!("AKIA{}", random_hex(16).to_uppercase()),
+        account: account.clone(),
+        user_name: "alice".to_owned(),
+        wrapped_secret: vec![0, 1, 2, 255, 0, 128, 7],
+        status: AccessKeyStatus::Active,
+        created_at_ms: 1_700_000_000_005,
+    };
+    let inactive = AccessKeyRecord {
+        access_key_id: format!("AKIA{}", random_hex(16).to_uppercase()),
+        wrapped_secret: random_bytes::<32>().to_vec(),
+        status: AccessKeyStatus::Inactive,
+        ..active.clone()
+    };
+    ok(store.create_access_key(&active).await, "create_access_key");
+    ok(
+        store.create_access_key(&inactive).await,
+        "create_access_key",
+    );
+    assert_eq!(
+        ok(
+            store.get_access_key(&active.access_key_id).await,
+            "get_access_key"
+        ),
+        Some(active.clone()),
+        "store conformance: get_access_key must return the created key"
+    );
+    assert_eq!(
+        ok(
+            store.get_access_key(&inactive.access_key_id).await,
+            "get_access_key"
+        ),
+        Some(inactive),
+        "store conformance: get_access_key must keep the Inactive status"
+    );
+    let missing = format!("AKIA{}", random_hex(16).to_uppercase());
+    assert_eq!(
+        ok(
+            store.get_access_key(&missing).await,
+            "get_access_key (missing)"
+        ),
+        None,
+        "store conformance: get_access_key of an unknown id must be None"
+    );
+    let dup = AccessKeyRecord {
+        user_name: "mallory".to_owned(),
+        wrapped_secret: vec![9; 16],
+        ..active.clone()
+    };
+    expect_already_exists(
+        store.create_access_key(&dup).await,
+        "create_access_key with a taken id",
+    );
+    assert_eq!(
+        ok(
+            store.get_access_key(&active.access_key_id).await,
+            "get_access_key"
+        ),
+        Some(active),
+        "store conformance: a rejected duplicate access key must not change the stored one"
+    );
+}
+
+/// Keys: create without and with an initial material, get back every field, seq increases,
+/// multi-Region ids round-trip, missing → `None`, duplicate (region, key id) →
+/// `AlreadyExists` and its material is not stored.
+pub async fn keys_create_with_and_without_material_and_reject_duplicates(store: &dyn Store) {
+    let account = random_account_id();
+    let r = region("us-east-1");
+
+    let plain = KeyRecord {
+        key_state: KeyState::PendingImport,
+        origin: Origin::External,
+        ..sample_key(&account, &r)
+    };
+    let plain = create_key_ok(store, &plain, None).await;
+    assert_eq!(
+        get_key_some(store, &plain).await,
+        plain,
+        "store conformance: get_key must return the created key with the assigned seq"
+    );
+    assert!(
+        ok(
+            store.list_materials(&r, &plain.key_id).await,
+            "list_materials"
+        )
+        .is_empty(),
+        "store conformance: a key created without material has no materials"
+    );
+
+    let mut with_material = KeyRecord {
+        key_id: KeyId::new_random_multi_region(),
+        multi_region: true,
+        key_spec: KeySpec::EccNistP256,
+        key_usage: KeyUsage::SignVerify,
+        description: String::new(),
+        tags: vec![
+            ("b".to_owned(), "2".to_owned()),
+            ("a".to_owned(), "1".to_owned()),
+            ("empty".to_owned(), String::new()),
+        ],
+        ..sample_key(&account, &r)
+    };
+    let material = sample_material(&with_material, MaterialSource::Initial, 1_700_000_000_000);
+    with_material.current_material_id = Some(material.material_id);
+    let with_material = create_key_ok(store, &with_material, Some(&material)).await;
+    assert!(
+        with_material.seq > plain.seq,
+        "store conformance: a key created later must get a greater seq ({} <= {})",
+        with_material.seq,
+        plain.seq
+    );
+    assert_eq!(
+        get_key_some(store, &with_material).await,
+        with_material,
+        "store conformance: get_key must round-trip a multi-Region key with tags and material id"
+    );
+    assert_eq!(
+        ok(
+            store
+                .get_material(&r, &with_material.key_id, &material.material_id)
+                .await,
+            "get_material"
+        ),
+        Some(material.clone()),
+        "store conformance: create_key must store its initial material"
+    );
+    assert_eq!(
+        ok(
+            store.list_materials(&r, &with_material.key_id).await,
+            "list_materials"
+        ),
+        vec![material.clone()],
+        "store conformance: the initial material must be the key's only material"
+    );
+
+    let dup = KeyRecord {
+        description: "duplicate".to_owned(),
+        ..with_material.clone()
+    };
+    let dup_material = sample_material(&dup, MaterialSource::Initial, 1_700_000_000_001);
+    expect_already_exists(
+        store.create_key(&dup, Some(&dup_material)).await,
+        "create_key with a taken (region, key id)",
+    );
+    assert_eq!(
+        get_key_some(store, &with_material).await,
+        with_material,
+        "store conformance: a rejected duplicate key must not change the stored one"
+    );
+    assert_eq!(
+        ok(
+            store.list_materials(&r, &with_material.key_id).await,
+            "list_materials"
+        ),
+        vec![material],
+        "store conformance: a rejected duplicate key must not store its material"
+    );
+
+    assert_eq!(
+        ok(
+            store.get_key(&r, &KeyId::new_random()).await,
+            "get_key (missing)"
+        ),
+        None,
+        "store conformance: get_key of an unknown id must be None"
+    );
+}
+
+/// The same key id may exist in two regions; each region returns its own record.
+pub async fn same_key_id_is_allowed_in_another_region(store: &dyn Store) {
+    let account = random_account_id();
+    let east = region("us-east-1");
+    let west = region("eu-west-1");
+    let a = create_key_ok(store, &sample_key(&account, &east), None).await;
+    let b = KeyRecord {
+        region: west.clone(),
+        description: "the western twin".to_owned(),
+        ..a.clone()
+    };
+    let b = create_key_ok(store, &b, None).await;
+    assert_ne!(
+        a.seq, b.seq,
+        "store conformance: keys in two regions must get distinct seqs"
+    );
+    assert_eq!(
+        get_key_some(store, &a).await,
+        a,
+        "store conformance: get_key must return the key of the asked region"
+    );
+    assert_eq!(
+        get_key_some(store, &b).await,
+        b,
+        "store conformance: get_key must return the key of the asked region"
+    );
+}
+
+/// `create_key` stores the key and its material together or not at all: a material that
+/// names a different, missing key makes the whole call fail and leaves no key behind.
+pub async fn create_key_is_atomic(store: &dyn Store) {
+    let account = random_account_id();
+    let r = region("us-east-1");
+    let key = sample_key(&account, &r);
+    let stray = sample_material(&sample_key(&account, &r), MaterialSource::Initial, 1);
+    let result = store.create_key(&key, Some(&stray)).await;
+    assert!(
+        result.is_err(),
+        "store conformance: create_key with a material of another, missing key must fail"
+    );
+    assert_eq!(
+        ok(store.get_key(&r, &key.key_id).await, "get_key"),
+        None,
+        "store conformance: a failed create_key must not leave the key behind"
+    );
+}
+
+/// `update_key` replaces every mutable field (tag order, deletion date, state, policy,
+/// current material, description, …), keeps the stored seq, and can clear optional fields.
+pub async fn update_key_round_trips_every_field(store: &dyn Store) {
+    let account = random_account_id();
+    let r = region("us-east-1");
+    let original = KeyRecord {
+        tags: vec![
+            ("b".to_owned(), "1".to_owned()),
+            ("a".to_owned(), "2".to_owned()),
+        ],
+        ..sample_key(&account, &r)
+    };
+    let original = create_key_ok(store, &original, None).await;
+
+    let changed = KeyRecord {
+        seq: -1, // ignored on input
+        description: "changed description".to_owned(),
+        key_state: KeyState::PendingDeletion,
+        deletion_date_ms: Some(1_800_000_000_000),
+        policy: "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"x\"}]}".to_owned(),
+        tags: vec![
+            ("z".to_owned(), "1".to_owned()),
+            ("a".to_owned(), "new".to_owned()),
+            ("m".to_owned(), "3".to_owned()),
+        ],
+        current_material_id: Some(random_material_id()),
+        ..original.clone()
+    };
+    ok(store.update_key(&changed).await, "update_key");
+    let expected = KeyRecord {
+        seq: original.seq,
+        ..changed.clone()
+    };
+    assert_eq!(
+        get_key_some(store, &original).await,
+        expected,
+        "store conformance: update_key must round-trip every field and keep the seq"
+    );
+
+    let cleared = KeyRecord {
+        description: String::new(),
+        key_state: KeyState::Disabled,
+        deletion_date_ms: None,
+        tags: Vec::new(),
+        current_material_id: None,
+        ..expected.clone()
+    };
+    ok(store.update_key(&cleared).await, "update_key (clearing)");
+    assert_eq!(
+        get_key_some(store, &original).await,
+        cleared,
+        "store conformance: update_key must clear the deletion date, tags and current material"
+    );
+
+    let retagged = KeyRecord {
+        tags: vec![
+            ("k2".to_owned(), "v2".to_owned()),
+            ("k1".to_owned(), "v1".to_owned()),
+        ],
+        key_state: KeyState::Enabled,
+        ..cleared
+    };
+    ok(store.update_key(&retagged).await, "update_key (retagging)");
+    assert_eq!(
+        get_key_some(store, &original).await,
+        retagged,
+        "store conformance: update_key must store tags in the given order"
+    );
+}
+
+/// `update_key` of a key that does not exist (or exists only in another region) is `NotFound`.
+pub async fn update_missing_key_is_not_found(store: &dyn Store) {
+    let account = random_account_id();
+    let east = region("us-east-1");
+    let missing = sample_key(&account, &east);
+    expect_not_found(
+        store.update_key(&missing).await,
+        "update_key of a missing key",
+    );
+    assert_eq!(
+        ok(store.get_key(&east, &missing.key_id).await, "get_key"),
+        None,
+        "store conformance: update_key must not create a key"
+    );
+
+    let existing = create_key_ok(store, &sample_key(&account, &east), None).await;
+    let other_region = KeyRecord {
+        region: region("ap-south-1"),
+        ..existing.clone()
+    };
+    expect_not_found(
+        store.update_key(&other_region).await,
+        "update_key of a key id that exists only in another region",
+    );
+    assert_eq!(
+        get_key_some(store, &existing).await,
+        existing,
+        "store conformance: update_key in another region must not touch this one"
+    );
+}
+
+/// `list_keys` returns only the asked account's keys in the asked region, in seq order.
+pub async fn list_keys_filters_by_account_and_region_in_seq_order(store: &dyn Store) {
+    let a = random_account_id();
+    let b = random_account_id();
+    let east = region("us-east-1");
+    let west = region("us-west-2");
+
+    let mut a_east = Vec::new();
+    let mut a_west = Vec::new();
+    let mut b_east = Vec::new();
+    for i in 0..4 {
+        let tags = vec![("index".to_owned(), i.to_string())];
+        a_east.push(
+            create_key_ok(
+                store,
+                &KeyRecord {
+                    tags: tags.clone(),
+                    ..sample_key(&a, &east)
+                },
+                None,
+            )
+            .await,
+        );
+        if i % 2 == 0 {
+            a_west.push(create_key_ok(store, &sample_key(&a, &west), None).await);
+            b_east.push(create_key_ok(store, &sample_key(&b, &east), None).await);
+        }
+    }
+
+    let listed = ok(store.list_keys(&a, &east, 0, 100).await, "list_keys");
+    assert_eq!(
+        listed, a_east,
+        "store conformance: list_keys must return exactly the account's keys in the region, \
+         in creation order, with tags"
+    );
+    assert!(
+        listed.windows(2).all(|w| w[0].seq < w[1].seq),
+        "store conformance: list_keys must be ordered by ascending seq"
+    );
+    assert_eq!(
+        ids(&ok(store.list_keys(&a, &west, 0, 100).await, "list_keys")),
+        ids(&a_west),
+        "store conformance: list_keys must filter by region"
+    );
+    assert_eq!(
+        ids(&ok(store.list_keys(&b, &east, 0, 100).await, "list_keys")),
+        ids(&b_east),
+        "store conformance: list_keys must filter by account"
+    );
+    assert!(
+        ok(store.list_keys(&b, &west, 0, 100).await, "list_keys").is_empty(),
+        "store conformance: list_keys of an account without keys in the region must be empty"
+    );
+    assert!(
+        ok(
+            store.list_keys(&random_account_id(), &east, 0, 100).await,
+            "list_keys"
+        )
+        .is_empty(),
+        "store conformance: list_keys of an unknown account must be empty"
+    );
+}
+
+/// `list_keys` honours `after_seq` and `limit`: pages concatenate to the full list.
+pub async fn list_keys_pages_with_after_seq_and_limit(store: &dyn Store) {
+    let account = random_account_id();
+    let r = region("us-east-1");
+    let mut created = Vec::new();
+    for _ in 0..5 {
+        created.push(create_key_ok(store, &sample_key(&account, &r), None).await);
+    }
+
+    assert!(
+        ok(store.list_keys(&account, &r, 0, 0).await, "list_keys").is_empty(),
+        "store conformance: list_keys with limit 0 must be empty"
+    );
+    let page1 = ok(
+        store.list_keys(&account, &r, 0, 2).await,
+        "list_keys page 1",
+    );
+    assert_eq!(
+        ids(&page1),
+        ids(&created[..2]),
+        "store conformance: list_keys must return at most `limit` keys, the oldest first"
+    );
+    let page2 = ok(
+        store.list_keys(&account, &r, page1[1].seq, 2).await,
+        "list_keys page 2",
+    );
+    assert_eq!(
+        ids(&page2),
+        ids(&created[2..4]),
+        "store conformance: list_keys must resume strictly after `after_seq`"
+    );
+    let page3 = ok(
+        store.list_keys(&account, &r, page2[1].seq, 2).await,
+        "list_keys page 3",
+    );
+    assert_eq!(
+        ids(&page3),
+        ids(&created[4..]),
+        "store conformance: the last page must hold the remaining keys"
+    );
+    assert!(
+        ok(
+            store.list_keys(&account, &r, page3[0].seq, 2).await,
+            "list_keys page 4"
+        )
+        .is_empty(),
+        "store conformance: list_keys after the last key must be empty"
+    );
+    assert_eq!(
+        ids(&ok(
+            store
+                .list_keys(&account, &r, created[0].seq, usize::MAX)
+                .await,
+            "list_keys"
+        )),
+        ids(&created[1..]),
+        "store conformance: list_keys must accept a huge limit"
+    );
+}
+
+/// A key created after a page was read appears on a later page: markers (the last seq read)
+/// stay valid while keys are added.
+pub async fn list_keys_markers_stay_valid_while_keys_are_added(store: &dyn Store) {
+    let account = random_account_id();
+    let r = region("us-east-1");
+    let mut created = Vec::new();
+    for _ in 0..3 {
+        created.push(create_key_ok(store, &sample_key(&account, &r), None).await);
+    }
+    let first = ok(
+        store.list_keys(&account, &r, 0, 2).await,
+        "list_keys page 1",
+    );
+    assert_eq!(
+        ids(&first),
+        ids(&created[..2]),
+        "store conformance: first page"
+    );
+
+    let late = create_key_ok(store, &sample_key(&account, &r), None).await;
+    assert!(
+        created.iter().all(|k| k.seq < late.seq),
+        "store conformance: a new key must sort after every existing key"
+    );
+    created.push(late);
+
+    let mut seen = first.clone();
+    let mut marker = first[first.len() - 1].seq;
+    loop {
+        let page = ok(
+            store.list_keys(&account, &r, marker, 2).await,
+            "list_keys next page",
+        );
+        let Some(last) = page.last() else { break };
+        marker = last.seq;
+        seen.extend(page);
+    }
+    assert_eq!(
+        ids(&seen),
+        ids(&created),
+        "store conformance: paging must yield every key once, the late one last"
+    );
+}
+
+/// Materials: add, get, list oldest first, duplicate → `AlreadyExists`, unknown material →
+/// `None`, material for a missing key → `NotFound`.
+pub async fn materials_add_get_list_oldest_first_and_reject_duplicates(store: &dyn Store) {
+    let account = random_account_id();
+    let r = region("us-east-1");
+    let key = sample_key(&account, &r);
+    let m1 = sample_material(&key, MaterialSource::Initial, 1_700_000_000_000);
+    let key = create_key_ok(
+        store,
+        &KeyRecord {
+            current_material_id: Some(m1.material_id),
+            ..key
+        },
+        Some(&m1),
+    )
+    .await;
+    let m2 = sample_material(&key, MaterialSource::AutomaticRotation, 1_700_000_100_000);
+    let m3 = sample_material(&key, MaterialSource::OnDemandRotation, 1_700_000_200_000);
+    let m4 = MaterialRecord {
+        wrapped: Vec::new(),
+        ..sample_material(&key, MaterialSource::Imported, 1_700_000_300_000)
+    };
+    for m in [&m2, &m3, &m4] {
+        ok(store.add_material(m).await, "add_material");
+    }
+    for m in [&m1, &m2, &m3, &m4] {
+        assert_eq!(
+            ok(
+                store.get_material(&r, &key.key_id, &m.material_id).await,
+                "get_material"
+            ),
+            Some(m.clone()),
+            "store conformance: get_material must round-trip every field"
+        );
+    }
+    assert_eq!(
+        ok(
+            store.list_materials(&r, &key.key_id).await,
+            "list_materials"
+        ),
+        vec![m1.clone(), m2.clone(), m3.clone(), m4.clone()],
+        "store conformance: list_materials must list every version, oldest first"
+    );
+
+    let dup = MaterialRecord {
+        wrapped: vec![1, 2, 3],
+        ..m2.clone()
+    };
+    expect_already_exists(
+        store.add_material(&dup).await,
+        "add_material with a taken id",
+    );
+    assert_eq!(
+        ok(
+            store.get_material(&r, &key.key_id, &m2.material_id).await,
+            "get_material"
+        ),
+        Some(m2),
+        "store conformance: a rejected duplicate material must not change the stored one"
+    );
+    assert_eq!(
+        ok(
+            store.list_materials(&r, &key.key_id).await,
+            "list_materials"
+        )
+        .len(),
+        4,
+        "store conformance: a rejected duplicate material must not be listed"
+    );
+
+    assert_eq!(
+        ok(
+            store
+                .get_material(&r, &key.key_id, &random_material_id())
+                .await,
+            "get_material (missing)"
+        ),
+        None,
+        "store conformance: get_material of an unknown id must be None"
+    );
+    assert_eq!(
+        ok(
+            store
+                .get_material(&region("eu-west-1"), &key.key_id, &m1.material_id)
+                .await,
+            "get_material (other region)"
+        ),
+        None,
+        "store conformance: materials are scoped to their key's region"
+    );
+
+    let ghost = sample_key(&account, &r);
+    let orphan = sample_material(&ghost, MaterialSource::Imported, 1);
+    expect_not_found(
+        store.add_material(&orphan).await,
+        "add_material for a key that does not exist",
+    );
+    assert!(
+        ok(
+            store.list_materials(&r, &ghost.key_id).await,
+            "list_materials"
+        )
+        .is_empty(),
+        "store conformance: list_materials of an unknown key must be empty"
+    );
+}
+
+/// Settings: unknown → `None`, put then get, put again overwrites.
+pub async fn settings_get_put_and_overwrite(store: &dyn Store) {
+    let name = format!("conformance.{}", random_hex(16));
+    assert_eq!(
+        ok(store.get_setting(&name).await, "get_setting (missing)"),
+        None,
+        "store conformance: an unknown setting must be None"
+    );
+    ok(store.put_setting(&name, "first").await, "put_setting");
+    assert_eq!(
+        ok(store.get_setting(&name).await, "get_setting"),
+        Some("first".to_owned()),
+        "store conformance: get_setting must return the value put"
+    );
+    ok(
+        store.put_setting(&name, "").await,
+        "put_setting (overwrite)",
+    );
+    assert_eq!(
+        ok(store.get_setting(&name).await, "get_setting"),
+        Some(String::new()),
+        "store conformance: put_setting must overwrite (even with an empty value)"
+    );
+    ok(
+        store.put_setting(&name, "third").await,
+        "put_setting (overwrite)",
+    );
+    assert_eq!(
+        ok(store.get_setting(&name).await, "get_setting"),
+        Some("third".to_owned()),
+        "store conformance: put_setting must overwrite"
+    );
+}

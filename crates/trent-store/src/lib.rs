@@ -53,7 +53,11 @@ pub trait Store: Send + Sync + 'static {
     /// Inserts an IAM user; `AlreadyExists` if (account, user name) is taken.
     async fn create_user(&self, user: &UserRecord) -> StoreResult<()>;
     /// Reads one user by account and name.
-    async fn get_user(&self, account: &AccountId, user_name: &str) -> StoreResult<Option<UserRecord>>;
+    async fn get_user(
+        &self,
+        account: &AccountId,
+        user_name: &str,
+    ) -> StoreResult<Option<UserRecord>>;
 
     /// Inserts an access key; `AlreadyExists` if its id is taken.
     async fn create_access_key(&self, key: &AccessKeyRecord) -> StoreResult<()>;
@@ -65,7 +69,11 @@ pub trait Store: Send + Sync + 'static {
     /// Inserts a key together with its first key material, atomically. The store assigns
     /// `KeyRecord::seq` (ignored on input) and returns it. `AlreadyExists` if (region, key id)
     /// is taken.
-    async fn create_key(&self, key: &KeyRecord, material: Option<&MaterialRecord>) -> StoreResult<i64>;
+    async fn create_key(
+        &self,
+        key: &KeyRecord,
+        material: Option<&MaterialRecord>,
+    ) -> StoreResult<i64>;
     /// Reads a key by region and id.
     async fn get_key(&self, region: &Region, key_id: &KeyId) -> StoreResult<Option<KeyRecord>>;
     /// Replaces every mutable field of an existing key (matched by region and key id).
@@ -91,7 +99,11 @@ pub trait Store: Send + Sync + 'static {
         material_id: &KeyMaterialId,
     ) -> StoreResult<Option<MaterialRecord>>;
     /// Every material version of a key, oldest first.
-    async fn list_materials(&self, region: &Region, key_id: &KeyId) -> StoreResult<Vec<MaterialRecord>>;
+    async fn list_materials(
+        &self,
+        region: &Region,
+        key_id: &KeyId,
+    ) -> StoreResult<Vec<MaterialRecord>>;
 
     // ---- node-wide settings ----
 

@@ -1,8 +1,6 @@
 //! The records the store keeps. Times are Unix epoch milliseconds (UTC).
 
-use trent_types::{
-    AccountId, KeyId, KeyMaterialId, KeySpec, KeyState, KeyUsage, Origin, Region,
-};
+use trent_types::{AccountId, KeyId, KeyMaterialId, KeySpec, KeyState, KeyUsage, Origin, Region};
 
 /// A tenant account.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,3 +1,776 @@
-//! SQLite backend. 
-/// SQLite store.
-pub struct SqliteStore;
+//! SQLite backend.
+//!
+//! One writer connection and a small pool of read-only connections share one database file in
+//! WAL mode, so reads never queue behind a write. Every SQLite call runs on tokio's blocking
+//! pool (`spawn_blocking`); no lock is held across an `.await`. Writes use `synchronous=FULL`:
+//! a write returns only once its commit is durable on disk.
+
+mod migrations;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+use std::time::Duration;
+
+use rusqlite::{ffi, params, Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior};
+use trent_types::{AccountId, KeyId, KeyMaterialId, Region};
+
+use crate::{
+    AccessKeyRecord, AccessKeyStatus, AccountRecord, KeyRecord, MaterialRecord, MaterialSource,
+    Store, StoreError, StoreResult, UserRecord,
+};
+
+/// Number of read-only connections of a file-backed store.
+const READERS: usize = 4;
+/// How long a connection waits for a lock held by another connection or process.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The SQLite implementation of [`Store`].
+///
+/// Cheap to share behind an `Arc`; all methods take `&self`.
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// `None` for an in-memory database.
+    path: Option<PathBuf>,
+    writer: Mutex<Connection>,
+    /// Empty for an in-memory database (reads then use the writer).
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+}
+
+impl fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.inner.path)
+            .field("readers", &self.inner.readers.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Creates or opens the database file at `path`, switches it to WAL mode with
+    /// `synchronous=FULL` and foreign keys on, and applies pending schema migrations.
+    ///
+    /// This does blocking I/O; call it at startup (or inside `spawn_blocking`).
+    pub fn open(path: &Path) -> StoreResult<Self> {
+        let mut writer = Connection::open(path).db()?;
+        writer.busy_timeout(BUSY_TIMEOUT).db()?;
+        let mode: String = writer
+            .query_row("PRAGMA journal_mode=WAL", [], |row| row.get(0))
+            .db()?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(backend(format!(
+                "could not switch the database to WAL mode (journal_mode is {mode})"
+            )));
+        }
+        configure_writer(&writer)?;
+        migrations::migrate(&mut writer)?;
+
+        let mut readers = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            let reader = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .db()?;
+            reader.busy_timeout(BUSY_TIMEOUT).db()?;
+            readers.push(Mutex::new(reader));
+        }
+        tracing::debug!(path = %path.display(), "opened SQLite store");
+        Ok(Self::from_parts(Some(path.to_owned()), writer, readers))
+    }
+
+    /// Opens a private in-memory database (for tests). It has no reader pool: reads share the
+    /// single connection, and nothing is durable.
+    pub fn open_in_memory() -> StoreResult<Self> {
+        let mut writer = Connection::open_in_memory().db()?;
+        configure_writer(&writer)?;
+        migrations::migrate(&mut writer)?;
+        Ok(Self::from_parts(None, writer, Vec::new()))
+    }
+
+    fn from_parts(
+        path: Option<PathBuf>,
+        writer: Connection,
+        readers: Vec<Mutex<Connection>>,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                path,
+                writer: Mutex::new(writer),
+                readers,
+                next_reader: AtomicUsize::new(0),
+            }),
+        }
+    }
+
+    /// Runs `f` with the writer connection on the blocking pool.
+    async fn write<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            let mut conn = lock(&inner.writer);
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| StoreError::Backend(Box::new(e)))?
+    }
+
+    /// Runs `f` with a read-only connection on the blocking pool.
+    async fn read<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            let readers = &inner.readers;
+            if readers.is_empty() {
+                return f(&lock(&inner.writer));
+            }
+            let start = inner.next_reader.fetch_add(1, Ordering::Relaxed);
+            for i in 0..readers.len() {
+                match readers[(start + i) % readers.len()].try_lock() {
+                    Ok(conn) => return f(&conn),
+                    Err(TryLockError::Poisoned(p)) => return f(&p.into_inner()),
+                    Err(TryLockError::WouldBlock) => {}
+                }
+            }
+            f(&lock(&readers[start % readers.len()]))
+        })
+        .await
+        .map_err(|e| StoreError::Backend(Box::new(e)))?
+    }
+}
+
+fn configure_writer(conn: &Connection) -> StoreResult<()> {
+    conn.pragma_update(None, "synchronous", "FULL").db()?;
+    conn.pragma_update(None, "foreign_keys", true).db()?;
+    Ok(())
+}
+
+/// Locks a connection. A poisoned lock is recovered: a panic can only have interrupted a
+/// transaction, which SQLite rolled back when its guard dropped, so the connection is sound.
+fn lock(mutex: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    mutex.lock().unwrap_or_else(|poisoned| {
+        tracing::warn!("recovering a SQLite connection whose lock was poisoned");
+        poisoned.into_inner()
+    })
+}
+
+fn backend(message: String) -> StoreError {
+    StoreError::Backend(message.into())
+}
+
+/// Maps rusqlite errors to [`StoreError`].
+pub(crate) trait DbResult<T> {
+    /// Converts the error: unique/primary-key violations become `AlreadyExists`, foreign-key
+    /// violations `NotFound`, type mismatches `Corrupt`, the rest `Backend`.
+    fn db(self) -> StoreResult<T>;
+}
+
+impl<T> DbResult<T> for rusqlite::Result<T> {
+    fn db(self) -> StoreResult<T> {
+        self.map_err(map_error)
+    }
+}
+
+fn map_error(e: rusqlite::Error) -> StoreError {
+    match &e {
+        rusqlite::Error::SqliteFailure(failure, _) => match failure.extended_code {
+            ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
+                StoreError::AlreadyExists
+            }
+            ffi::SQLITE_CONSTRAINT_FOREIGNKEY => StoreError::NotFound,
+            _ => StoreError::Backend(Box::new(e)),
+        },
+        rusqlite::Error::FromSqlConversionFailure(..)
+        | rusqlite::Error::InvalidColumnType(..)
+        | rusqlite::Error::IntegralValueOutOfRange(..) => StoreError::Corrupt(e.to_string()),
+        _ => StoreError::Backend(Box::new(e)),
+    }
+}
+
+// ---- encoding of stored values ----
+
+fn decode<T>(text: &str, what: &str) -> StoreResult<T>
+where
+    T: FromStr,
+    T::Err: fmt::Display,
+{
+    text.parse()
+        .map_err(|e| StoreError::Corrupt(format!("stored {what}: {e}")))
+}
+
+fn status_str(status: AccessKeyStatus) -> &'static str {
+    match status {
+        AccessKeyStatus::Active => "Active",
+        AccessKeyStatus::Inactive => "Inactive",
+    }
+}
+
+fn parse_status(text: &str) -> StoreResult<AccessKeyStatus> {
+    match text {
+        "Active" => Ok(AccessKeyStatus::Active),
+        "Inactive" => Ok(AccessKeyStatus::Inactive),
+        other => Err(StoreError::Corrupt(format!(
+            "stored access key status: '{other}'"
+        ))),
+    }
+}
+
+fn source_str(source: MaterialSource) -> &'static str {
+    match source {
+        MaterialSource::Initial => "INITIAL",
+        MaterialSource::AutomaticRotation => "AUTOMATIC_ROTATION",
+        MaterialSource::OnDemandRotation => "ON_DEMAND_ROTATION",
+        MaterialSource::Imported => "IMPORTED",
+    }
+}
+
+fn parse_source(text: &str) -> StoreResult<MaterialSource> {
+    match text {
+        "INITIAL" => Ok(MaterialSource::Initial),
+        "AUTOMATIC_ROTATION" => Ok(MaterialSource::AutomaticRotation),
+        "ON_DEMAND_ROTATION" => Ok(MaterialSource::OnDemandRotation),
+        "IMPORTED" => Ok(MaterialSource::Imported),
+        other => Err(StoreError::Corrupt(format!(
+            "stored key material source: '{other}'"
+        ))),
+    }
+}
+
+fn account_from_row(row: &Row<'_>) -> StoreResult<AccountRecord> {
+    Ok(AccountRecord {
+        id: decode(&row.get::<_, String>(0).db()?, "account id")?,
+        name: row.get(1).db()?,
+        created_at_ms: row.get(2).db()?,
+    })
+}
+
+fn user_from_row(row: &Row<'_>) -> StoreResult<UserRecord> {
+    Ok(UserRecord {
+        account: decode(&row.get::<_, String>(0).db()?, "account id")?,
+        user_name: row.get(1).db()?,
+        user_id: row.get(2).db()?,
+        arn: row.get(3).db()?,
+        path: row.get(4).db()?,
+        is_admin: row.get(5).db()?,
+        created_at_ms: row.get(6).db()?,
+    })
+}
+
+fn access_key_from_row(row: &Row<'_>) -> StoreResult<AccessKeyRecord> {
+    Ok(AccessKeyRecord {
+        access_key_id: row.get(0).db()?,
+        account: decode(&row.get::<_, String>(1).db()?, "account id")?,
+        user_name: row.get(2).db()?,
+        wrapped_secret: row.get(3).db()?,
+        status: parse_status(&row.get::<_, String>(4).db()?)?,
+        created_at_ms: row.get(5).db()?,
+    })
+}
+
+const KEY_COLUMNS: &str = "seq, region, key_id, account, created_at_ms, description, key_spec, \
+     key_usage, origin, key_state, deletion_date_ms, policy, multi_region, current_material_id";
+
+/// Decodes a `keys` row selected with [`KEY_COLUMNS`]; tags are loaded separately.
+fn key_from_row(row: &Row<'_>) -> StoreResult<KeyRecord> {
+    let current: Option<String> = row.get(13).db()?;
+    Ok(KeyRecord {
+        seq: row.get(0).db()?,
+        region: decode(&row.get::<_, String>(1).db()?, "region")?,
+        key_id: decode(&row.get::<_, String>(2).db()?, "key id")?,
+        account: decode(&row.get::<_, String>(3).db()?, "account id")?,
+        created_at_ms: row.get(4).db()?,
+        description: row.get(5).db()?,
+        key_spec: decode(&row.get::<_, String>(6).db()?, "key spec")?,
+        key_usage: decode(&row.get::<_, String>(7).db()?, "key usage")?,
+        origin: decode(&row.get::<_, String>(8).db()?, "origin")?,
+        key_state: decode(&row.get::<_, String>(9).db()?, "key state")?,
+        deletion_date_ms: row.get(10).db()?,
+        policy: row.get(11).db()?,
+        tags: Vec::new(),
+        multi_region: row.get(12).db()?,
+        current_material_id: current
+            .as_deref()
+            .map(|m| decode(m, "key material id"))
+            .transpose()?,
+    })
+}
+
+fn material_from_row(row: &Row<'_>) -> StoreResult<MaterialRecord> {
+    Ok(MaterialRecord {
+        region: decode(&row.get::<_, String>(0).db()?, "region")?,
+        key_id: decode(&row.get::<_, String>(1).db()?, "key id")?,
+        material_id: decode(&row.get::<_, String>(2).db()?, "key material id")?,
+        wrapped: row.get(3).db()?,
+        source: parse_source(&row.get::<_, String>(4).db()?)?,
+        created_at_ms: row.get(5).db()?,
+    })
+}
+
+fn load_tags(conn: &Connection, seq: i64) -> StoreResult<Vec<(String, String)>> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT tag_key, tag_value FROM key_tags WHERE key_seq = ?1 ORDER BY position",
+        )
+        .db()?;
+    let rows = stmt
+        .query_map([seq], |row| Ok((row.get(0)?, row.get(1)?)))
+        .db()?;
+    rows.collect::<rusqlite::Result<Vec<_>>>().db()
+}
+
+fn check_tags_unique(tags: &[(String, String)]) -> StoreResult<()> {
+    let mut seen = std::collections::HashSet::with_capacity(tags.len());
+    for (key, _) in tags {
+        if !seen.insert(key.as_str()) {
+            return Err(backend(
+                "refusing to store a key whose tags repeat a tag key".to_owned(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn insert_tags(conn: &Connection, seq: i64, tags: &[(String, String)]) -> StoreResult<()> {
+    let mut stmt = conn
+        .prepare_cached(
+            "INSERT INTO key_tags (key_seq, position, tag_key, tag_value) VALUES (?1, ?2, ?3, ?4)",
+        )
+        .db()?;
+    for (position, (key, value)) in tags.iter().enumerate() {
+        let position = i64::try_from(position).map_err(|e| backend(e.to_string()))?;
+        stmt.execute(params![seq, position, key, value]).db()?;
+    }
+    Ok(())
+}
+
+fn insert_material(conn: &Connection, m: &MaterialRecord) -> StoreResult<()> {
+    conn.prepare_cached(
+        "INSERT INTO key_materials (region, key_id, material_id, wrapped, source, created_at_ms) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )
+    .db()?
+    .execute(params![
+        m.region.as_str(),
+        m.key_id.to_string(),
+        m.material_id.to_string(),
+        m.wrapped,
+        source_str(m.source),
+        m.created_at_ms,
+    ])
+    .db()?;
+    Ok(())
+}
+
+#[async_trait::async_trait]
+impl Store for SqliteStore {
+    async fn create_account(&self, account: &AccountRecord) -> StoreResult<()> {
+        let account = account.clone();
+        self.write(move |conn| {
+            conn.prepare_cached(
+                "INSERT INTO accounts (id, name, created_at_ms) VALUES (?1, ?2, ?3)",
+            )
+            .db()?
+            .execute(params![
+                account.id.as_str(),
+                account.name,
+                account.created_at_ms
+            ])
+            .db()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_account(&self, id: &AccountId) -> StoreResult<Option<AccountRecord>> {
+        let id = id.clone();
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT id, name, created_at_ms FROM accounts WHERE id = ?1")
+                .db()?;
+            let mut rows = stmt.query([id.as_str()]).db()?;
+            match rows.next().db()? {
+                Some(row) => account_from_row(row).map(Some),
+                None => Ok(None),
+            }
+        })
+        .await
+    }
+
+    async fn list_accounts(&self) -> StoreResult<Vec<AccountRecord>> {
+        self.read(|conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT id, name, created_at_ms FROM accounts ORDER BY id")
+                .db()?;
+            let mut rows = stmt.query([]).db()?;
+            let mut out = Vec::new();
+            while let Some(row) = rows.next().db()? {
+                out.push(account_from_row(row)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn create_user(&self, user: &UserRecord) -> StoreResult<()> {
+        let user = user.clone();
+        self.write(move |conn| {
+            conn.prepare_cached(
+                "INSERT INTO users (account, user_name, user_id, arn, path, is_admin, created_at_ms) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )
+            .db()?
+            .execute(params![
+                user.account.as_str(),
+                user.user_name,
+                user.user_id,
+                user.arn,
+                user.path,
+                user.is_admin,
+                user.created_at_ms,
+            ])
+            .db()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_user(
+        &self,
+        account: &AccountId,
+        user_name: &str,
+    ) -> StoreResult<Option<UserRecord>> {
+        let account = account.clone();
+        let user_name = user_name.to_owned();
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT account, user_name, user_id, arn, path, is_admin, created_at_ms \
+                     FROM users WHERE account = ?1 AND user_name = ?2",
+                )
+                .db()?;
+            let mut rows = stmt.query(params![account.as_str(), user_name]).db()?;
+            match rows.next().db()? {
+                Some(row) => user_from_row(row).map(Some),
+                None => Ok(None),
+            }
+        })
+        .await
+    }
+
+    async fn create_access_key(&self, key: &AccessKeyRecord) -> StoreResult<()> {
+        let key = key.clone();
+        self.write(move |conn| {
+            conn.prepare_cached(
+                "INSERT INTO access_keys \
+                 (access_key_id, account, user_name, wrapped_secret, status, created_at_ms) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .db()?
+            .execute(params![
+                key.access_key_id,
+                key.account.as_str(),
+                key.user_name,
+                key.wrapped_secret,
+                status_str(key.status),
+                key.created_at_ms,
+            ])
+            .db()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_access_key(&self, access_key_id: &str) -> StoreResult<Option<AccessKeyRecord>> {
+        let access_key_id = access_key_id.to_owned();
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT access_key_id, account, user_name, wrapped_secret, status, created_at_ms \
+                     FROM access_keys WHERE access_key_id = ?1",
+                )
+                .db()?;
+            let mut rows = stmt.query([access_key_id]).db()?;
+            match rows.next().db()? {
+                Some(row) => access_key_from_row(row).map(Some),
+                None => Ok(None),
+            }
+        })
+        .await
+    }
+
+    async fn create_key(
+        &self,
+        key: &KeyRecord,
+        material: Option<&MaterialRecord>,
+    ) -> StoreResult<i64> {
+        check_tags_unique(&key.tags)?;
+        let key = key.clone();
+        let material = material.cloned();
+        self.write(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .db()?;
+            tx.prepare_cached(
+                "INSERT INTO keys (region, key_id, account, created_at_ms, description, key_spec, \
+                 key_usage, origin, key_state, deletion_date_ms, policy, multi_region, \
+                 current_material_id) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            )
+            .db()?
+            .execute(params![
+                key.region.as_str(),
+                key.key_id.to_string(),
+                key.account.as_str(),
+                key.created_at_ms,
+                key.description,
+                key.key_spec.as_str(),
+                key.key_usage.as_str(),
+                key.origin.as_str(),
+                key.key_state.as_str(),
+                key.deletion_date_ms,
+                key.policy,
+                key.multi_region,
+                key.current_material_id.map(|m| m.to_string()),
+            ])
+            .db()?;
+            let seq = tx.last_insert_rowid();
+            insert_tags(&tx, seq, &key.tags)?;
+            if let Some(material) = &material {
+                insert_material(&tx, material)?;
+            }
+            tx.commit().db()?;
+            Ok(seq)
+        })
+        .await
+    }
+
+    async fn get_key(&self, region: &Region, key_id: &KeyId) -> StoreResult<Option<KeyRecord>> {
+        let region = region.clone();
+        let key_id = *key_id;
+        self.read(move |conn| {
+            // One read transaction so the key and its tags come from the same snapshot.
+            let tx = conn.unchecked_transaction().db()?;
+            let key = {
+                let mut stmt = tx
+                    .prepare_cached(&format!(
+                        "SELECT {KEY_COLUMNS} FROM keys WHERE region = ?1 AND key_id = ?2"
+                    ))
+                    .db()?;
+                let mut rows = stmt
+                    .query(params![region.as_str(), key_id.to_string()])
+                    .db()?;
+                match rows.next().db()? {
+                    Some(row) => Some(key_from_row(row)?),
+                    None => None,
+                }
+            };
+            let key = match key {
+                Some(mut key) => {
+                    key.tags = load_tags(&tx, key.seq)?;
+                    Some(key)
+                }
+                None => None,
+            };
+            tx.finish().db()?;
+            Ok(key)
+        })
+        .await
+    }
+
+    async fn update_key(&self, key: &KeyRecord) -> StoreResult<()> {
+        check_tags_unique(&key.tags)?;
+        let key = key.clone();
+        self.write(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .db()?;
+            let seq: Option<i64> = tx
+                .prepare_cached("SELECT seq FROM keys WHERE region = ?1 AND key_id = ?2")
+                .db()?
+                .query_row(
+                    params![key.region.as_str(), key.key_id.to_string()],
+                    |row| row.get(0),
+                )
+                .optional()
+                .db()?;
+            let Some(seq) = seq else {
+                return Err(StoreError::NotFound);
+            };
+            tx.prepare_cached(
+                "UPDATE keys SET account = ?2, created_at_ms = ?3, description = ?4, \
+                 key_spec = ?5, key_usage = ?6, origin = ?7, key_state = ?8, \
+                 deletion_date_ms = ?9, policy = ?10, multi_region = ?11, \
+                 current_material_id = ?12 WHERE seq = ?1",
+            )
+            .db()?
+            .execute(params![
+                seq,
+                key.account.as_str(),
+                key.created_at_ms,
+                key.description,
+                key.key_spec.as_str(),
+                key.key_usage.as_str(),
+                key.origin.as_str(),
+                key.key_state.as_str(),
+                key.deletion_date_ms,
+                key.policy,
+                key.multi_region,
+                key.current_material_id.map(|m| m.to_string()),
+            ])
+            .db()?;
+            tx.prepare_cached("DELETE FROM key_tags WHERE key_seq = ?1")
+                .db()?
+                .execute([seq])
+                .db()?;
+            insert_tags(&tx, seq, &key.tags)?;
+            tx.commit().db()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list_keys(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        after_seq: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<KeyRecord>> {
+        let account = account.clone();
+        let region = region.clone();
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(move |conn| {
+            let tx = conn.unchecked_transaction().db()?;
+            let mut keys = Vec::new();
+            {
+                let mut stmt = tx
+                    .prepare_cached(&format!(
+                        "SELECT {KEY_COLUMNS} FROM keys \
+                         WHERE account = ?1 AND region = ?2 AND seq > ?3 \
+                         ORDER BY seq LIMIT ?4"
+                    ))
+                    .db()?;
+                let mut rows = stmt
+                    .query(params![account.as_str(), region.as_str(), after_seq, limit])
+                    .db()?;
+                while let Some(row) = rows.next().db()? {
+                    keys.push(key_from_row(row)?);
+                }
+            }
+            for key in &mut keys {
+                key.tags = load_tags(&tx, key.seq)?;
+            }
+            tx.finish().db()?;
+            Ok(keys)
+        })
+        .await
+    }
+
+    async fn add_material(&self, material: &MaterialRecord) -> StoreResult<()> {
+        let material = material.clone();
+        self.write(move |conn| insert_material(conn, &material))
+            .await
+    }
+
+    async fn get_material(
+        &self,
+        region: &Region,
+        key_id: &KeyId,
+        material_id: &KeyMaterialId,
+    ) -> StoreResult<Option<MaterialRecord>> {
+        let region = region.clone();
+        let key_id = *key_id;
+        let material_id = *material_id;
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT region, key_id, material_id, wrapped, source, created_at_ms \
+                     FROM key_materials WHERE region = ?1 AND key_id = ?2 AND material_id = ?3",
+                )
+                .db()?;
+            let mut rows = stmt
+                .query(params![
+                    region.as_str(),
+                    key_id.to_string(),
+                    material_id.to_string()
+                ])
+                .db()?;
+            match rows.next().db()? {
+                Some(row) => material_from_row(row).map(Some),
+                None => Ok(None),
+            }
+        })
+        .await
+    }
+
+    async fn list_materials(
+        &self,
+        region: &Region,
+        key_id: &KeyId,
+    ) -> StoreResult<Vec<MaterialRecord>> {
+        let region = region.clone();
+        let key_id = *key_id;
+        self.read(move |conn| {
+            // rowid follows insertion order, and a key's materials are never deleted one by
+            // one, so it orders them oldest first.
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT region, key_id, material_id, wrapped, source, created_at_ms \
+                     FROM key_materials WHERE region = ?1 AND key_id = ?2 ORDER BY rowid",
+                )
+                .db()?;
+            let mut rows = stmt
+                .query(params![region.as_str(), key_id.to_string()])
+                .db()?;
+            let mut out = Vec::new();
+            while let Some(row) = rows.next().db()? {
+                out.push(material_from_row(row)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn get_setting(&self, name: &str) -> StoreResult<Option<String>> {
+        let name = name.to_owned();
+        self.read(move |conn| {
+            conn.prepare_cached("SELECT value FROM settings WHERE name = ?1")
+                .db()?
+                .query_row([name], |row| row.get(0))
+                .optional()
+                .db()
+        })
+        .await
+    }
+
+    async fn put_setting(&self, name: &str, value: &str) -> StoreResult<()> {
+        let name = name.to_owned();
+        let value = value.to_owned();
+        self.write(move |conn| {
+            conn.prepare_cached(
+                "INSERT INTO settings (name, value) VALUES (?1, ?2) \
+                 ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            )
+            .db()?
+            .execute(params![name, value])
+            .db()?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -223,7 +223,7 @@ kms_enum!(
 
 impl DataKeySpec {
     /// Length of the data key in bytes.
-    pub fn len(self) -> usize {
+    pub fn byte_len(self) -> usize {
         match self {
             Self::Aes256 => 32,
             Self::Aes128 => 16,

@@ -1,0 +1,200 @@
+//! Accounts, the bootstrap administrator, and the access-key lookup used by authentication.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use trent_sigv4::SecretAccessKey;
+use trent_store::{AccessKeyRecord, AccessKeyStatus, AccountRecord, UserRecord};
+use trent_types::{AccountId, Principal, PrincipalKind};
+
+use crate::{Kms, OpError};
+
+const SETTING_BOOTSTRAP: &str = "bootstrap.access_key_id";
+const ADMIN_USER: &str = "admin";
+const BASE32: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+const SECRET_CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// What a first start may fix in advance (`TRENT_BOOTSTRAP_*`).
+#[derive(Debug, Default, Clone)]
+pub struct BootstrapOptions {
+    /// The bootstrap account id.
+    pub account_id: Option<AccountId>,
+    /// The administrator's access key id.
+    pub access_key_id: Option<String>,
+    /// The administrator's secret access key.
+    pub secret_access_key: Option<SecretAccessKey>,
+}
+
+/// The bootstrap administrator's credentials.
+#[derive(Debug, Clone)]
+pub struct BootstrapCredentials {
+    /// Account id.
+    pub account_id: AccountId,
+    /// User ARN.
+    pub user_arn: String,
+    /// Access key id.
+    pub access_key_id: String,
+    /// Secret access key.
+    pub secret_access_key: SecretAccessKey,
+}
+
+/// An authenticated identity with its secret, as authentication needs it.
+#[derive(Debug, Clone)]
+pub struct Credential {
+    /// The secret used to verify signatures.
+    pub secret: SecretAccessKey,
+    /// The identity requests signed with it act as.
+    pub principal: Principal,
+}
+
+/// Unwrapped credentials by access key id. Access keys are immutable once created (a rotation
+/// creates a new id), so entries cannot go stale; deletion of keys arrives with IAM and will
+/// evict here.
+#[derive(Default)]
+pub(crate) struct CredentialCache {
+    entries: RwLock<HashMap<String, Arc<Credential>>>,
+}
+
+fn random_string(alphabet: &[u8], len: usize) -> Result<String, OpError> {
+    let bytes = trent_crypto::random_bytes(len).map_err(OpError::internal)?;
+    Ok(bytes
+        .iter()
+        .map(|b| alphabet[usize::from(*b) % alphabet.len()] as char)
+        .collect())
+}
+
+fn secret_aad(access_key_id: &str) -> Vec<u8> {
+    let mut aad = b"trent/access-key-secret/v1\0".to_vec();
+    aad.extend_from_slice(access_key_id.as_bytes());
+    aad
+}
+
+fn random_account_id() -> Result<AccountId, OpError> {
+    let bytes = trent_crypto::random_bytes(8).map_err(OpError::internal)?;
+    let mut n = [0u8; 8];
+    n.copy_from_slice(&bytes);
+    // 12 digits, never starting with 0 so it reads like AWS's.
+    let value = 100_000_000_000 + u64::from_be_bytes(n) % 900_000_000_000;
+    AccountId::from_u64(value).map_err(OpError::internal)
+}
+
+impl Kms {
+    /// Creates the bootstrap account, administrator and access key on an empty store, or
+    /// returns the existing ones. Idempotent: later starts return the same credentials.
+    pub async fn bootstrap(&self, options: BootstrapOptions) -> Result<BootstrapCredentials, OpError> {
+        let store = self.store();
+        if let Some(akid) = store.get_setting(SETTING_BOOTSTRAP).await? {
+            let cred = self
+                .lookup_credential(&akid)
+                .await?
+                .ok_or_else(|| OpError::internal("bootstrap access key is missing from the store"))?;
+            return Ok(BootstrapCredentials {
+                account_id: cred.principal.account.clone(),
+                user_arn: cred.principal.arn.clone(),
+                access_key_id: akid,
+                secret_access_key: cred.secret.clone(),
+            });
+        }
+        let now = self.clock().now_ms();
+        let account_id = match options.account_id {
+            Some(id) => id,
+            None => random_account_id()?,
+        };
+        let access_key_id = match options.access_key_id {
+            Some(id) => id,
+            None => format!("AKIA{}", random_string(BASE32, 16)?),
+        };
+        let secret = match options.secret_access_key {
+            Some(s) => s,
+            None => SecretAccessKey::new(random_string(SECRET_CHARS, 40)?),
+        };
+        if store.get_account(&account_id).await?.is_none() {
+            store
+                .create_account(&AccountRecord {
+                    id: account_id.clone(),
+                    name: "bootstrap".to_owned(),
+                    created_at_ms: now,
+                })
+                .await?;
+        }
+        let user_arn = format!("arn:aws:iam::{account_id}:user/{ADMIN_USER}");
+        if store.get_user(&account_id, ADMIN_USER).await?.is_none() {
+            store
+                .create_user(&UserRecord {
+                    account: account_id.clone(),
+                    user_name: ADMIN_USER.to_owned(),
+                    user_id: format!("AIDA{}", random_string(BASE32, 17)?),
+                    arn: user_arn.clone(),
+                    path: "/".to_owned(),
+                    is_admin: true,
+                    created_at_ms: now,
+                })
+                .await?;
+        }
+        if store.get_access_key(&access_key_id).await?.is_none() {
+            let wrapped_secret = self
+                .inner
+                .root_key
+                .wrap(&secret_aad(&access_key_id), secret.expose().as_bytes())?;
+            store
+                .create_access_key(&AccessKeyRecord {
+                    access_key_id: access_key_id.clone(),
+                    account: account_id.clone(),
+                    user_name: ADMIN_USER.to_owned(),
+                    wrapped_secret,
+                    status: AccessKeyStatus::Active,
+                    created_at_ms: now,
+                })
+                .await?;
+        }
+        // Written last: its presence means everything above is durable.
+        store.put_setting(SETTING_BOOTSTRAP, &access_key_id).await?;
+        Ok(BootstrapCredentials {
+            account_id,
+            user_arn,
+            access_key_id,
+            secret_access_key: secret,
+        })
+    }
+
+    /// Finds the active credential for an access key id, unwrapping its secret with the root
+    /// key on first use. `None` for unknown or inactive keys.
+    pub async fn lookup_credential(&self, access_key_id: &str) -> Result<Option<Arc<Credential>>, OpError> {
+        if let Ok(entries) = self.inner.credentials.entries.read() {
+            if let Some(found) = entries.get(access_key_id) {
+                return Ok(Some(Arc::clone(found)));
+            }
+        }
+        let store = self.store();
+        let Some(record) = store.get_access_key(access_key_id).await? else {
+            return Ok(None);
+        };
+        if record.status != AccessKeyStatus::Active {
+            return Ok(None);
+        }
+        let Some(user) = store.get_user(&record.account, &record.user_name).await? else {
+            return Ok(None);
+        };
+        let secret_bytes = self
+            .inner
+            .root_key
+            .unwrap(&secret_aad(access_key_id), &record.wrapped_secret)?;
+        let secret = std::str::from_utf8(&secret_bytes)
+            .map_err(|_| OpError::internal("stored secret is not UTF-8"))?
+            .to_owned();
+        let credential = Arc::new(Credential {
+            secret: SecretAccessKey::new(secret),
+            principal: Principal {
+                account: record.account.clone(),
+                arn: user.arn.clone(),
+                user_id: user.user_id.clone(),
+                kind: PrincipalKind::IamUser,
+                access_key_id: access_key_id.to_owned(),
+            },
+        });
+        if let Ok(mut entries) = self.inner.credentials.entries.write() {
+            entries.insert(access_key_id.to_owned(), Arc::clone(&credential));
+        }
+        Ok(Some(credential))
+    }
+}

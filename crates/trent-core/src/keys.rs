@@ -1,0 +1,272 @@
+//! Shared steps of key operations: resolving a KeyId, authorizing, checking state and usage,
+//! building KeyMetadata, and pagination markers.
+
+use base64::Engine as _;
+use trent_store::KeyRecord;
+use trent_types::{
+    EncryptionAlgorithm, KeyArn, KeyId, KeyManager, KeySpec, KeyState, KeyUsage, KmsArn,
+};
+use trent_wire::KeyMetadata;
+
+use crate::authz::{access_denied_message, AuthzRequest, Resource};
+use crate::clock::epoch_seconds;
+use crate::{Kms, OpError, RequestContext};
+
+/// Which key-identifier forms an operation accepts (kms-api §4.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum IdForms {
+    /// Key id, key ARN, alias name or alias ARN (cryptographic operations, DescribeKey).
+    KeyOrAlias,
+    /// Key id or key ARN only (management operations).
+    #[allow(dead_code)] // management operations land with the key lifecycle issue
+    KeyOnly,
+}
+
+/// The ARN of a stored key.
+pub(crate) fn key_arn(key: &KeyRecord) -> KeyArn {
+    KeyArn::new(key.region.clone(), key.account.clone(), key.key_id)
+}
+
+impl Kms {
+    /// Resolves a caller-supplied KeyId to a stored key (NotFound / InvalidArn otherwise).
+    pub(crate) async fn resolve_key(
+        &self,
+        ctx: &RequestContext,
+        input: &str,
+        forms: IdForms,
+    ) -> Result<KeyRecord, OpError> {
+        let (account, key_id) = if input.starts_with("arn:") {
+            match KmsArn::parse(input) {
+                Some(KmsArn::Key {
+                    region,
+                    account,
+                    key_id,
+                    ..
+                }) => {
+                    if region != ctx.region.as_str() {
+                        return Err(OpError::NotFound(format!("Invalid arn {region}")));
+                    }
+                    let key_id: KeyId = key_id
+                        .parse()
+                        .map_err(|_| OpError::NotFound(format!("Invalid keyId '{input}'")))?;
+                    let account = account
+                        .parse()
+                        .map_err(|_| OpError::InvalidArn(format!("Invalid arn {input}")))?;
+                    (account, key_id)
+                }
+                Some(KmsArn::Alias { .. }) if forms == IdForms::KeyOrAlias => {
+                    return Err(OpError::NotFound(format!("Alias {input} is not found.")));
+                }
+                Some(KmsArn::Alias { .. }) => {
+                    return Err(OpError::NotFound(format!("Invalid keyId '{input}'")));
+                }
+                None => return Err(OpError::InvalidArn(format!("Invalid arn {input}"))),
+            }
+        } else if input.starts_with("alias/") {
+            if forms == IdForms::KeyOrAlias {
+                return Err(OpError::NotFound(format!(
+                    "Alias arn:aws:kms:{}:{}:{} is not found.",
+                    ctx.region, ctx.principal.account, input
+                )));
+            }
+            return Err(OpError::NotFound(format!("Invalid keyId '{input}'")));
+        } else {
+            let key_id: KeyId = input
+                .parse()
+                .map_err(|_| OpError::NotFound(format!("Invalid keyId '{input}'")))?;
+            (ctx.principal.account.clone(), key_id)
+        };
+        let not_found = || {
+            OpError::NotFound(format!(
+                "Key '{}' does not exist",
+                KeyArn::new(ctx.region.clone(), account.clone(), key_id)
+            ))
+        };
+        let key = self
+            .store()
+            .get_key(&ctx.region, &key_id)
+            .await?
+            .ok_or_else(not_found)?;
+        if key.account != account {
+            return Err(not_found());
+        }
+        Ok(key)
+    }
+
+    /// Asks the authorizer; `AccessDenied` in AWS's words when refused.
+    pub(crate) fn authorize_key(
+        &self,
+        ctx: &RequestContext,
+        action: &str,
+        key: &KeyRecord,
+    ) -> Result<(), OpError> {
+        let arn = key_arn(key).to_string();
+        let resource = Resource::Key {
+            arn: &arn,
+            account: &key.account,
+        };
+        self.authorize(ctx, action, resource)
+    }
+
+    /// Authorizes an account-level (IAM-only) action.
+    pub(crate) fn authorize_account(&self, ctx: &RequestContext, action: &str) -> Result<(), OpError> {
+        self.authorize(ctx, action, Resource::Account(&ctx.principal.account))
+    }
+
+    fn authorize(&self, ctx: &RequestContext, action: &str, resource: Resource<'_>) -> Result<(), OpError> {
+        let decision = self.inner.authorizer.authorize(&AuthzRequest {
+            principal: &ctx.principal,
+            action,
+            resource,
+        });
+        if decision.allowed {
+            Ok(())
+        } else {
+            tracing::info!(
+                request_id = %ctx.request_id,
+                principal = %ctx.principal.arn,
+                action,
+                reason = %decision.reason,
+                "access denied"
+            );
+            Err(OpError::AccessDenied(access_denied_message(
+                &ctx.principal,
+                action,
+                &resource,
+            )))
+        }
+    }
+}
+
+/// The state rule shared by the cryptographic operations (kms-api §6, first row).
+pub(crate) fn require_usable(key: &KeyRecord) -> Result<(), OpError> {
+    let arn = key_arn(key);
+    match key.key_state {
+        KeyState::Enabled | KeyState::Updating => Ok(()),
+        KeyState::Disabled => Err(OpError::Disabled(format!("{arn} is disabled."))),
+        KeyState::PendingDeletion | KeyState::PendingReplicaDeletion => {
+            Err(OpError::InvalidState(format!("{arn} is pending deletion.")))
+        }
+        KeyState::PendingImport => Err(OpError::InvalidState(format!("{arn} is pending import."))),
+        KeyState::Unavailable => Err(OpError::InvalidState(format!("{arn} is unavailable."))),
+        KeyState::Creating => Err(OpError::InvalidState(format!("{arn} is creating."))),
+    }
+}
+
+/// Requires ENCRYPT_DECRYPT usage; `operation` names the operation in the message.
+pub(crate) fn require_encrypt_usage(key: &KeyRecord, operation: &str) -> Result<(), OpError> {
+    if key.key_usage == KeyUsage::EncryptDecrypt {
+        Ok(())
+    } else {
+        Err(OpError::InvalidKeyUsage(format!(
+            "{} key usage is {} which is not valid for {operation}.",
+            key_arn(key),
+            key.key_usage
+        )))
+    }
+}
+
+/// The encryption algorithms a key supports.
+pub(crate) fn encryption_algorithms(key: &KeyRecord) -> Vec<EncryptionAlgorithm> {
+    if key.key_usage != KeyUsage::EncryptDecrypt {
+        return Vec::new();
+    }
+    match key.key_spec {
+        KeySpec::SymmetricDefault => vec![EncryptionAlgorithm::SymmetricDefault],
+        KeySpec::Rsa2048 | KeySpec::Rsa3072 | KeySpec::Rsa4096 => vec![
+            EncryptionAlgorithm::RsaesOaepSha1,
+            EncryptionAlgorithm::RsaesOaepSha256,
+        ],
+        KeySpec::Sm2 => vec![EncryptionAlgorithm::Sm2Pke],
+        _ => Vec::new(),
+    }
+}
+
+/// Parses an optional EncryptionAlgorithm (already enum-validated) and checks the key supports it.
+pub(crate) fn require_encryption_algorithm(
+    key: &KeyRecord,
+    requested: Option<&str>,
+) -> Result<EncryptionAlgorithm, OpError> {
+    let algorithm = match requested {
+        None => EncryptionAlgorithm::SymmetricDefault,
+        Some(text) => text
+            .parse()
+            .map_err(|_| OpError::Validation(format!("Invalid encryption algorithm '{text}'")))?,
+    };
+    if encryption_algorithms(key).contains(&algorithm) {
+        Ok(algorithm)
+    } else {
+        Err(OpError::InvalidKeyUsage(format!(
+            "Algorithm {algorithm} is incompatible with key spec {}.",
+            key.key_spec
+        )))
+    }
+}
+
+/// Grant tokens: none can be valid until grants exist, so any token is refused as AWS refuses
+/// an unknown one.
+pub(crate) fn check_grant_tokens(tokens: Option<&Vec<String>>) -> Result<(), OpError> {
+    match tokens {
+        Some(tokens) if !tokens.is_empty() => Err(OpError::InvalidGrantToken(
+            "Invalid grant token: this server knows no grant with that token".to_owned(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The default key policy, byte for byte as AWS returns it.
+pub(crate) fn default_key_policy(account: &str) -> String {
+    format!(
+        "{{\n  \"Version\" : \"2012-10-17\",\n  \"Id\" : \"key-default-1\",\n  \"Statement\" : [ {{\n    \"Sid\" : \"Enable IAM User Permissions\",\n    \"Effect\" : \"Allow\",\n    \"Principal\" : {{\n      \"AWS\" : \"arn:aws:iam::{account}:root\"\n    }},\n    \"Action\" : \"kms:*\",\n    \"Resource\" : \"*\"\n  }} ]\n}}"
+    )
+}
+
+/// KeyMetadata as DescribeKey returns it.
+pub(crate) fn key_metadata(key: &KeyRecord) -> KeyMetadata {
+    let algorithms = encryption_algorithms(key);
+    KeyMetadata {
+        aws_account_id: Some(key.account.to_string()),
+        key_id: Some(key.key_id.to_string()),
+        arn: Some(key_arn(key).to_string()),
+        creation_date: Some(epoch_seconds(key.created_at_ms).into()),
+        enabled: Some(key.key_state == KeyState::Enabled),
+        description: Some(key.description.clone()),
+        key_usage: Some(key.key_usage.to_string()),
+        key_state: Some(key.key_state.to_string()),
+        deletion_date: match (key.key_state, key.deletion_date_ms) {
+            (KeyState::PendingDeletion, Some(ms)) => Some(epoch_seconds(ms).into()),
+            _ => None,
+        },
+        origin: Some(key.origin.to_string()),
+        key_manager: Some(KeyManager::Customer.to_string()),
+        customer_master_key_spec: key
+            .key_spec
+            .has_customer_master_key_spec()
+            .then(|| key.key_spec.to_string()),
+        key_spec: Some(key.key_spec.to_string()),
+        encryption_algorithms: (!algorithms.is_empty())
+            .then(|| algorithms.iter().map(|a| a.to_string()).collect()),
+        multi_region: Some(key.multi_region),
+        current_key_material_id: key.current_material_id.map(|id| id.to_string()),
+        ..KeyMetadata::default()
+    }
+}
+
+/// Encodes a pagination position as an opaque marker.
+pub(crate) fn encode_marker(kind: &str, position: i64) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{kind}:{position}"))
+}
+
+/// Decodes a marker made by [`encode_marker`] for the same `kind`.
+pub(crate) fn decode_marker(kind: &str, marker: &str) -> Result<i64, OpError> {
+    let invalid = || OpError::InvalidMarker("Invalid marker".to_owned());
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(marker)
+        .map_err(|_| invalid())?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    let (k, position) = text.split_once(':').ok_or_else(invalid)?;
+    if k != kind {
+        return Err(invalid());
+    }
+    position.parse().map_err(|_| invalid())
+}

@@ -1,0 +1,195 @@
+//! CreateKey: a new customer-managed key with fresh material wrapped by the root key.
+
+use std::collections::HashSet;
+
+use trent_store::{KeyRecord, MaterialRecord, MaterialSource};
+use trent_types::{KeyArn, KeyId, KeySpec, KeyState, KeyUsage, Origin};
+use trent_wire::{CreateKeyRequest, CreateKeyResponse, Tag};
+
+use crate::keys::{default_key_policy, key_metadata};
+use crate::material::wrap_material;
+use crate::{Kms, OpError, RequestContext};
+
+/// The policy document size quota (bytes).
+const MAX_POLICY_BYTES: usize = 32 * 1024;
+/// Tags per key.
+pub(crate) const MAX_TAGS: usize = 50;
+
+pub(crate) async fn run(
+    kms: &Kms,
+    ctx: &RequestContext,
+    req: CreateKeyRequest,
+) -> Result<CreateKeyResponse, OpError> {
+    let key_spec = resolve_key_spec(&req)?;
+    let key_usage = resolve_key_usage(&req, key_spec)?;
+    let origin: Origin = match req.origin.as_deref() {
+        None => Origin::AwsKms,
+        Some(text) => text
+            .parse()
+            .map_err(|_| OpError::Validation(format!("Invalid origin '{text}'")))?,
+    };
+    let tags = validate_tags(req.tags.as_deref().unwrap_or_default())?;
+    if let Some(policy) = &req.policy {
+        validate_policy(policy)?;
+    }
+    kms.authorize_account(ctx, "kms:CreateKey")?;
+    if !tags.is_empty() {
+        kms.authorize_account(ctx, "kms:TagResource")?;
+    }
+
+    if let Some(store_id) = &req.custom_key_store_id {
+        return Err(OpError::CustomKeyStoreNotFound(format!(
+            "Custom key store '{store_id}' does not exist."
+        )));
+    }
+    match origin {
+        Origin::AwsKms => {}
+        Origin::AwsCloudHsm | Origin::ExternalKeyStore => {
+            return Err(OpError::Validation(format!(
+                "Origin {origin} requires a CustomKeyStoreId."
+            )))
+        }
+        Origin::External => {
+            return Err(OpError::UnsupportedOperation(
+                "Origin EXTERNAL (imported key material) is not supported by this Trent server yet."
+                    .to_owned(),
+            ))
+        }
+    }
+    if req.xks_key_id.is_some() {
+        return Err(OpError::Validation(
+            "XksKeyId is valid only with Origin EXTERNAL_KEY_STORE.".to_owned(),
+        ));
+    }
+    if req.multi_region == Some(true) {
+        return Err(OpError::UnsupportedOperation(
+            "Multi-Region keys are not supported by this Trent server yet.".to_owned(),
+        ));
+    }
+    if key_spec != KeySpec::SymmetricDefault {
+        return Err(OpError::UnsupportedOperation(format!(
+            "KeySpec {key_spec} is not supported by this Trent server yet."
+        )));
+    }
+
+    let now = kms.clock().now_ms();
+    let key_id = KeyId::new_random();
+    let arn = KeyArn::new(ctx.region.clone(), ctx.principal.account.clone(), key_id);
+    let material_id = trent_crypto::random_material_id().map_err(OpError::internal)?;
+    let material = trent_crypto::generate_symmetric_key_material().map_err(OpError::internal)?;
+    let wrapped = wrap_material(kms.inner.root_key.as_ref(), &arn, &material_id, &material)?;
+    drop(material);
+
+    let mut record = KeyRecord {
+        seq: 0,
+        key_id,
+        account: ctx.principal.account.clone(),
+        region: ctx.region.clone(),
+        created_at_ms: now,
+        description: req.description.clone().unwrap_or_default(),
+        key_spec,
+        key_usage,
+        origin,
+        key_state: KeyState::Enabled,
+        deletion_date_ms: None,
+        policy: req
+            .policy
+            .clone()
+            .unwrap_or_else(|| default_key_policy(ctx.principal.account.as_str())),
+        tags,
+        multi_region: false,
+        current_material_id: Some(material_id),
+    };
+    let material_record = MaterialRecord {
+        region: ctx.region.clone(),
+        key_id,
+        material_id,
+        wrapped,
+        source: MaterialSource::Initial,
+        created_at_ms: now,
+    };
+    record.seq = kms
+        .store()
+        .create_key(&record, Some(&material_record))
+        .await?;
+    Ok(CreateKeyResponse {
+        key_metadata: Some(key_metadata(&record)),
+    })
+}
+
+fn resolve_key_spec(req: &CreateKeyRequest) -> Result<KeySpec, OpError> {
+    let spec = match (req.key_spec.as_deref(), req.customer_master_key_spec.as_deref()) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(OpError::Validation(
+                "You cannot specify both KeySpec and CustomerMasterKeySpec with different values."
+                    .to_owned(),
+            ))
+        }
+        (Some(s), _) | (None, Some(s)) => s,
+        (None, None) => return Ok(KeySpec::SymmetricDefault),
+    };
+    spec.parse()
+        .map_err(|_| OpError::Validation(format!("Invalid key spec '{spec}'")))
+}
+
+fn resolve_key_usage(req: &CreateKeyRequest, spec: KeySpec) -> Result<KeyUsage, OpError> {
+    let usage = match req.key_usage.as_deref() {
+        None if spec == KeySpec::SymmetricDefault => KeyUsage::EncryptDecrypt,
+        None => {
+            return Err(OpError::Validation(
+                "You must specify a KeyUsage value for all KMS keys except for symmetric encryption keys."
+                    .to_owned(),
+            ))
+        }
+        Some(text) => text
+            .parse()
+            .map_err(|_| OpError::Validation(format!("Invalid key usage '{text}'")))?,
+    };
+    if spec.allowed_usages().contains(&usage) {
+        Ok(usage)
+    } else {
+        Err(OpError::Validation(format!(
+            "KeyUsage {usage} is not compatible with KeySpec {spec}"
+        )))
+    }
+}
+
+/// Tag rules shared with TagResource: unique keys, at most 50, no `aws:` prefix.
+pub(crate) fn validate_tags(tags: &[Tag]) -> Result<Vec<(String, String)>, OpError> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::with_capacity(tags.len());
+    for tag in tags {
+        let key = tag.tag_key.clone().unwrap_or_default();
+        let value = tag.tag_value.clone().unwrap_or_default();
+        if key.starts_with("aws:") {
+            return Err(OpError::Tag("Tags beginning with aws: are reserved".to_owned()));
+        }
+        if !seen.insert(key.clone()) {
+            return Err(OpError::Tag("Duplicate tag keys".to_owned()));
+        }
+        out.push((key, value));
+    }
+    if out.len() > MAX_TAGS {
+        return Err(OpError::Tag("Too many tags".to_owned()));
+    }
+    Ok(out)
+}
+
+/// Until the policy language lands, a policy must at least be a JSON object with a
+/// `Statement`, and within the size quota; it is stored as given.
+fn validate_policy(policy: &str) -> Result<(), OpError> {
+    if policy.len() > MAX_POLICY_BYTES {
+        return Err(OpError::LimitExceeded(format!(
+            "The key policy exceeds the maximum size of {MAX_POLICY_BYTES} bytes."
+        )));
+    }
+    let value: serde_json::Value = serde_json::from_str(policy).map_err(|e| {
+        OpError::MalformedPolicyDocument(format!("The policy is not valid JSON: {e}"))
+    })?;
+    match value.get("Statement") {
+        Some(serde_json::Value::Array(_)) | Some(serde_json::Value::Object(_)) => Ok(()),
+        _ => Err(OpError::MalformedPolicyDocument(
+            "The policy must contain a Statement.".to_owned(),
+        )),
+    }
+}

@@ -1,0 +1,278 @@
+//! Encrypt, Decrypt and ReEncrypt with symmetric keys.
+
+use std::sync::Arc;
+
+use trent_crypto::symmetric::{self, CiphertextHeader};
+use trent_crypto::KeyMaterial;
+use trent_store::KeyRecord;
+use trent_types::{EncryptionAlgorithm, EncryptionContext, KeyArn, KeyMaterialId, KeySpec};
+use trent_wire::{
+    DecryptRequest, DecryptResponse, EncryptRequest, EncryptResponse, ReEncryptRequest,
+    ReEncryptResponse,
+};
+use zeroize::Zeroizing;
+
+use super::{check_dry_run, refuse_recipient, required};
+use crate::keys::{
+    check_grant_tokens, key_arn, require_encrypt_usage, require_encryption_algorithm,
+    require_usable, IdForms,
+};
+use crate::material::MaterialCache;
+use crate::{Kms, OpError, RequestContext};
+
+const IGNORE_CIPHERTEXT: &str = "IGNORE_CIPHERTEXT";
+
+impl Kms {
+    /// The current material of a key, unwrapped.
+    pub(crate) async fn current_material(
+        &self,
+        key: &KeyRecord,
+    ) -> Result<(KeyMaterialId, Arc<KeyMaterial>), OpError> {
+        let id = key
+            .current_material_id
+            .ok_or_else(|| OpError::internal("key has no current material"))?;
+        let material = self
+            .material(key, &id)
+            .await?
+            .ok_or_else(|| OpError::internal("current key material is missing"))?;
+        Ok((id, material))
+    }
+
+    /// One material version of a key, unwrapped; `None` if the key has no such version.
+    pub(crate) async fn material(
+        &self,
+        key: &KeyRecord,
+        id: &KeyMaterialId,
+    ) -> Result<Option<Arc<KeyMaterial>>, OpError> {
+        let Some(record) = self.store().get_material(&key.region, &key.key_id, id).await? else {
+            return Ok(None);
+        };
+        let cache: &MaterialCache = &self.inner.materials;
+        cache
+            .get_or_unwrap(self.inner.root_key.as_ref(), &key_arn(key), &record)
+            .map(Some)
+    }
+
+    /// Encrypts under the key's current material; returns the blob and the material id.
+    pub(crate) async fn encrypt_symmetric(
+        &self,
+        key: &KeyRecord,
+        ec: &EncryptionContext,
+        plaintext: &[u8],
+    ) -> Result<(Vec<u8>, KeyMaterialId), OpError> {
+        let (material_id, material) = self.current_material(key).await?;
+        let header = CiphertextHeader {
+            account: key.account.clone(),
+            key_id: key.key_id,
+            material_id,
+        };
+        let blob = symmetric::encrypt(&material, &header, ec, plaintext).map_err(OpError::internal)?;
+        Ok((blob, material_id))
+    }
+}
+
+/// The key a symmetric ciphertext names, located before any authorization.
+struct SourceCiphertext {
+    key: KeyRecord,
+    header: CiphertextHeader,
+}
+
+/// Resolves the key for a decrypt-like operation: from the blob, cross-checked with the
+/// caller's KeyId if given (`IncorrectKey` on mismatch).
+async fn locate_source(
+    kms: &Kms,
+    ctx: &RequestContext,
+    blob: &[u8],
+    key_id: Option<&str>,
+) -> Result<SourceCiphertext, OpError> {
+    let requested = match key_id {
+        Some(id) => Some(kms.resolve_key(ctx, id, IdForms::KeyOrAlias).await?),
+        None => None,
+    };
+    let header = symmetric::parse_header(blob).map_err(|_| OpError::InvalidCiphertext)?;
+    if let Some(requested) = &requested {
+        if requested.key_spec != KeySpec::SymmetricDefault
+            || requested.key_id != header.key_id
+            || requested.account != header.account
+        {
+            return Err(OpError::IncorrectKey(
+                "The key ID in the request does not identify a CMK that can perform this operation."
+                    .to_owned(),
+            ));
+        }
+    }
+    let key = match requested {
+        Some(key) => key,
+        None => {
+            let arn = KeyArn::new(ctx.region.clone(), header.account.clone(), header.key_id);
+            let key = kms
+                .store()
+                .get_key(&ctx.region, &header.key_id)
+                .await?
+                .filter(|k| k.account == header.account)
+                .ok_or_else(|| OpError::NotFound(format!("Key '{arn}' does not exist")))?;
+            key
+        }
+    };
+    Ok(SourceCiphertext { key, header })
+}
+
+/// Decrypts a located ciphertext with the material it names.
+async fn open(
+    kms: &Kms,
+    source: &SourceCiphertext,
+    blob: &[u8],
+    ec: &EncryptionContext,
+) -> Result<Zeroizing<Vec<u8>>, OpError> {
+    let material = kms
+        .material(&source.key, &source.header.material_id)
+        .await?
+        .ok_or(OpError::InvalidCiphertext)?;
+    symmetric::decrypt(&material, blob, ec).map_err(|_| OpError::InvalidCiphertext)
+}
+
+fn symmetric_only_context(
+    key: &KeyRecord,
+    ec: Option<&EncryptionContext>,
+) -> Result<EncryptionContext, OpError> {
+    match ec {
+        Some(ec) if !ec.is_empty() && key.key_spec != KeySpec::SymmetricDefault => {
+            Err(OpError::Validation(
+                "EncryptionContext is supported only with symmetric encryption keys.".to_owned(),
+            ))
+        }
+        Some(ec) => Ok(ec.clone()),
+        None => Ok(EncryptionContext::new()),
+    }
+}
+
+fn ignores_ciphertext(modifiers: Option<&Vec<String>>) -> bool {
+    modifiers.is_some_and(|m| m.iter().any(|x| x == IGNORE_CIPHERTEXT))
+}
+
+pub(crate) async fn encrypt(
+    kms: &Kms,
+    ctx: &RequestContext,
+    req: EncryptRequest,
+) -> Result<EncryptResponse, OpError> {
+    let key_id = required(req.key_id.as_ref(), "keyId")?;
+    let plaintext = req
+        .plaintext
+        .as_ref()
+        .ok_or_else(|| OpError::Validation("Plaintext is required.".to_owned()))?;
+    let key = kms.resolve_key(ctx, key_id, IdForms::KeyOrAlias).await?;
+    kms.authorize_key(ctx, "kms:Encrypt", &key)?;
+    check_grant_tokens(req.grant_tokens.as_ref())?;
+    require_usable(&key)?;
+    require_encrypt_usage(&key, "Encrypt")?;
+    let algorithm = require_encryption_algorithm(&key, req.encryption_algorithm.as_deref())?;
+    if algorithm != EncryptionAlgorithm::SymmetricDefault {
+        return Err(OpError::UnsupportedOperation(format!(
+            "Encryption algorithm {algorithm} is not supported by this Trent server yet."
+        )));
+    }
+    let ec = symmetric_only_context(&key, req.encryption_context.as_ref())?;
+    check_dry_run(req.dry_run)?;
+    let (blob, _) = kms.encrypt_symmetric(&key, &ec, plaintext.as_bytes()).await?;
+    Ok(EncryptResponse {
+        ciphertext_blob: Some(blob.into()),
+        key_id: Some(key_arn(&key).to_string()),
+        encryption_algorithm: Some(algorithm.to_string()),
+    })
+}
+
+pub(crate) async fn decrypt(
+    kms: &Kms,
+    ctx: &RequestContext,
+    req: DecryptRequest,
+) -> Result<DecryptResponse, OpError> {
+    if ignores_ciphertext(req.dry_run_modifiers.as_ref()) && req.dry_run == Some(true) {
+        // Authorization-only dry run: the KeyId names the key, the ciphertext is not read.
+        let key_id = req.key_id.as_deref().ok_or_else(|| {
+            OpError::Validation("KeyId is required when DryRunModifiers includes IGNORE_CIPHERTEXT.".to_owned())
+        })?;
+        let key = kms.resolve_key(ctx, key_id, IdForms::KeyOrAlias).await?;
+        kms.authorize_key(ctx, "kms:Decrypt", &key)?;
+        check_grant_tokens(req.grant_tokens.as_ref())?;
+        return Err(OpError::DryRunOperation);
+    }
+    let blob = req
+        .ciphertext_blob
+        .as_ref()
+        .ok_or_else(|| OpError::Validation("CiphertextBlob is required.".to_owned()))?;
+    let source = locate_source(kms, ctx, blob.as_bytes(), req.key_id.as_deref()).await?;
+    kms.authorize_key(ctx, "kms:Decrypt", &source.key)?;
+    check_grant_tokens(req.grant_tokens.as_ref())?;
+    require_usable(&source.key)?;
+    require_encrypt_usage(&source.key, "Decrypt")?;
+    let algorithm = require_encryption_algorithm(&source.key, req.encryption_algorithm.as_deref())?;
+    refuse_recipient(req.recipient.as_ref())?;
+    let ec = symmetric_only_context(&source.key, req.encryption_context.as_ref())?;
+    check_dry_run(req.dry_run)?;
+    let mut plaintext = open(kms, &source, blob.as_bytes(), &ec).await?;
+    Ok(DecryptResponse {
+        key_id: Some(key_arn(&source.key).to_string()),
+        plaintext: Some(std::mem::take(&mut *plaintext).into()),
+        encryption_algorithm: Some(algorithm.to_string()),
+        key_material_id: Some(source.header.material_id.to_string()),
+        ..DecryptResponse::default()
+    })
+}
+
+pub(crate) async fn re_encrypt(
+    kms: &Kms,
+    ctx: &RequestContext,
+    req: ReEncryptRequest,
+) -> Result<ReEncryptResponse, OpError> {
+    let destination_id = required(req.destination_key_id.as_ref(), "destinationKeyId")?;
+    if ignores_ciphertext(req.dry_run_modifiers.as_ref()) && req.dry_run == Some(true) {
+        let source_id = req.source_key_id.as_deref().ok_or_else(|| {
+            OpError::Validation("SourceKeyId is required when DryRunModifiers includes IGNORE_CIPHERTEXT.".to_owned())
+        })?;
+        let source = kms.resolve_key(ctx, source_id, IdForms::KeyOrAlias).await?;
+        let destination = kms.resolve_key(ctx, destination_id, IdForms::KeyOrAlias).await?;
+        kms.authorize_key(ctx, "kms:ReEncryptFrom", &source)?;
+        kms.authorize_key(ctx, "kms:ReEncryptTo", &destination)?;
+        check_grant_tokens(req.grant_tokens.as_ref())?;
+        return Err(OpError::DryRunOperation);
+    }
+    let blob = req
+        .ciphertext_blob
+        .as_ref()
+        .ok_or_else(|| OpError::Validation("CiphertextBlob is required.".to_owned()))?;
+    let source = locate_source(kms, ctx, blob.as_bytes(), req.source_key_id.as_deref()).await?;
+    let destination = kms.resolve_key(ctx, destination_id, IdForms::KeyOrAlias).await?;
+    kms.authorize_key(ctx, "kms:ReEncryptFrom", &source.key)?;
+    kms.authorize_key(ctx, "kms:ReEncryptTo", &destination)?;
+    check_grant_tokens(req.grant_tokens.as_ref())?;
+    require_usable(&source.key)?;
+    require_usable(&destination)?;
+    require_encrypt_usage(&source.key, "ReEncryptFrom")?;
+    require_encrypt_usage(&destination, "ReEncryptTo")?;
+    let source_algorithm =
+        require_encryption_algorithm(&source.key, req.source_encryption_algorithm.as_deref())?;
+    let destination_algorithm =
+        require_encryption_algorithm(&destination, req.destination_encryption_algorithm.as_deref())?;
+    if destination_algorithm != EncryptionAlgorithm::SymmetricDefault {
+        return Err(OpError::UnsupportedOperation(format!(
+            "Encryption algorithm {destination_algorithm} is not supported by this Trent server yet."
+        )));
+    }
+    let source_ec = symmetric_only_context(&source.key, req.source_encryption_context.as_ref())?;
+    let destination_ec =
+        symmetric_only_context(&destination, req.destination_encryption_context.as_ref())?;
+    check_dry_run(req.dry_run)?;
+    let plaintext = open(kms, &source, blob.as_bytes(), &source_ec).await?;
+    let (new_blob, destination_material) = kms
+        .encrypt_symmetric(&destination, &destination_ec, &plaintext)
+        .await?;
+    Ok(ReEncryptResponse {
+        ciphertext_blob: Some(new_blob.into()),
+        source_key_id: Some(key_arn(&source.key).to_string()),
+        key_id: Some(key_arn(&destination).to_string()),
+        source_encryption_algorithm: Some(source_algorithm.to_string()),
+        destination_encryption_algorithm: Some(destination_algorithm.to_string()),
+        source_key_material_id: Some(source.header.material_id.to_string()),
+        destination_key_material_id: Some(destination_material.to_string()),
+    })
+}

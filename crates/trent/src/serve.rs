@@ -1,0 +1,208 @@
+//! `trent serve`: open (or create) the data directory, bootstrap, listen, serve.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clap::Args;
+use trent_core::identity::{BootstrapCredentials, BootstrapOptions};
+use trent_core::{AccountBoundaryAuthorizer, Kms, SystemClock};
+use trent_rootkey::SealedFileRootKey;
+use trent_sigv4::SecretAccessKey;
+use trent_store::SqliteStore;
+
+/// Options of `trent serve`.
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, env = "TRENT_LISTEN", default_value = "127.0.0.1:4599")]
+    listen: SocketAddr,
+    /// Directory holding the database, the sealed root key and the credentials file.
+    #[arg(long, env = "TRENT_DATA_DIR", default_value = "./trent-data")]
+    data_dir: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ServeError {
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("root key: {0}")]
+    RootKey(#[from] trent_rootkey::RootKeyError),
+    #[error("store: {0}")]
+    Store(#[from] trent_store::StoreError),
+    #[error("bootstrap: {0}")]
+    Bootstrap(trent_core::OpError),
+    #[error("invalid {name}: {reason}")]
+    Setting { name: &'static str, reason: String },
+    #[error("listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub(crate) fn run(args: ServeArgs) -> Result<(), ServeError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(serve(args))
+}
+
+async fn serve(args: ServeArgs) -> Result<(), ServeError> {
+    let data_dir = args.data_dir;
+    create_private_dir(&data_dir)?;
+    let passphrase = std::env::var("TRENT_ROOT_PASSPHRASE").ok();
+    let root_path = data_dir.join("root.key");
+    let (root_key, created) = {
+        let path = root_path.clone();
+        tokio::task::spawn_blocking(move || {
+            SealedFileRootKey::open_or_create(&path, passphrase.as_deref().map(str::as_bytes))
+        })
+        .await
+        .map_err(|e| ServeError::Io(std::io::Error::other(e)))??
+    };
+    if created {
+        tracing::info!(path = %root_path.display(), "generated and sealed a new root key");
+    }
+    let store = SqliteStore::open(&data_dir.join("trent.db"))?;
+    let kms = Kms::new(
+        Arc::new(store),
+        Arc::new(root_key),
+        Arc::new(AccountBoundaryAuthorizer),
+        Arc::new(SystemClock),
+    );
+    let credentials = kms
+        .bootstrap(bootstrap_options_from_env()?)
+        .await
+        .map_err(ServeError::Bootstrap)?;
+    let credentials_path = data_dir.join("credentials");
+    if !credentials_path.exists() {
+        write_credentials_file(&credentials_path, &credentials)?;
+        tracing::info!(path = %credentials_path.display(), account = %credentials.account_id, "wrote bootstrap credentials");
+    }
+
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|source| ServeError::Listen {
+            addr: args.listen,
+            source,
+        })?;
+    let local = listener.local_addr()?;
+    {
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "listening on http://{local}")?;
+        stdout.flush()?;
+    }
+    tracing::info!(address = %local, data_dir = %data_dir.display(), "trent is serving");
+    trent_server::Server::new(kms)
+        .serve(listener, shutdown_signal())
+        .await?;
+    tracing::info!("shut down");
+    Ok(())
+}
+
+fn bootstrap_options_from_env() -> Result<BootstrapOptions, ServeError> {
+    let account_id = match std::env::var("TRENT_BOOTSTRAP_ACCOUNT_ID") {
+        Ok(text) => Some(text.parse().map_err(|_| ServeError::Setting {
+            name: "TRENT_BOOTSTRAP_ACCOUNT_ID",
+            reason: "must be 12 digits".to_owned(),
+        })?),
+        Err(_) => None,
+    };
+    let access_key_id = match std::env::var("TRENT_BOOTSTRAP_ACCESS_KEY_ID") {
+        Ok(id) if (16..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric()) => Some(id),
+        Ok(_) => {
+            return Err(ServeError::Setting {
+                name: "TRENT_BOOTSTRAP_ACCESS_KEY_ID",
+                reason: "must be 16 to 128 letters and digits".to_owned(),
+            })
+        }
+        Err(_) => None,
+    };
+    let secret_access_key = match std::env::var("TRENT_BOOTSTRAP_SECRET_ACCESS_KEY") {
+        Ok(secret) if secret.len() >= 16 => Some(SecretAccessKey::new(secret)),
+        Ok(_) => {
+            return Err(ServeError::Setting {
+                name: "TRENT_BOOTSTRAP_SECRET_ACCESS_KEY",
+                reason: "must be at least 16 characters".to_owned(),
+            })
+        }
+        Err(_) => None,
+    };
+    Ok(BootstrapOptions {
+        account_id,
+        access_key_id,
+        secret_access_key,
+    })
+}
+
+fn create_private_dir(path: &Path) -> Result<(), ServeError> {
+    let wrap = |source| ServeError::DataDir {
+        path: path.to_owned(),
+        source,
+    };
+    std::fs::create_dir_all(path).map_err(wrap)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700)).map_err(wrap)?;
+    }
+    Ok(())
+}
+
+/// Writes the AWS shared-credentials file (mode 0600) atomically.
+fn write_credentials_file(path: &Path, credentials: &BootstrapCredentials) -> Result<(), ServeError> {
+    let text = format!(
+        "# Trent bootstrap administrator {}\n[default]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+        credentials.user_arn,
+        credentials.access_key_id,
+        credentials.secret_access_key.expose()
+    );
+    let tmp = path.with_extension("tmp");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut file = options.open(&tmp)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()?;
+    drop(file);
+    std::fs::rename(&tmp, path)?;
+    if let Some(parent) = path.parent() {
+        std::fs::File::open(parent)?.sync_all()?;
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received; draining");
+}
