@@ -72,7 +72,11 @@ impl Authorizer for AccountBoundaryAuthorizer {
 }
 
 /// AWS's wording of an access denial.
-pub fn access_denied_message(principal: &Principal, action: &str, resource: &Resource<'_>) -> String {
+pub fn access_denied_message(
+    principal: &Principal,
+    action: &str,
+    resource: &Resource<'_>,
+) -> String {
     match resource {
         Resource::Key { arn, .. } => format!(
             "User: {} is not authorized to perform: {} on resource: {} because no resource-based policy allows the {} action",
@@ -109,7 +113,10 @@ mod tests {
         let req = |account| AuthzRequest {
             principal: &p,
             action: "kms:Encrypt",
-            resource: Resource::Key { arn: "arn", account },
+            resource: Resource::Key {
+                arn: "arn",
+                account,
+            },
         };
         assert!(a.authorize(&req(&own)).allowed);
         assert!(!a.authorize(&req(&other)).allowed);

@@ -81,13 +81,15 @@ fn random_account_id() -> Result<AccountId, OpError> {
 impl Kms {
     /// Creates the bootstrap account, administrator and access key on an empty store, or
     /// returns the existing ones. Idempotent: later starts return the same credentials.
-    pub async fn bootstrap(&self, options: BootstrapOptions) -> Result<BootstrapCredentials, OpError> {
+    pub async fn bootstrap(
+        &self,
+        options: BootstrapOptions,
+    ) -> Result<BootstrapCredentials, OpError> {
         let store = self.store();
         if let Some(akid) = store.get_setting(SETTING_BOOTSTRAP).await? {
-            let cred = self
-                .lookup_credential(&akid)
-                .await?
-                .ok_or_else(|| OpError::internal("bootstrap access key is missing from the store"))?;
+            let cred = self.lookup_credential(&akid).await?.ok_or_else(|| {
+                OpError::internal("bootstrap access key is missing from the store")
+            })?;
             return Ok(BootstrapCredentials {
                 account_id: cred.principal.account.clone(),
                 user_arn: cred.principal.arn.clone(),
@@ -159,7 +161,10 @@ impl Kms {
 
     /// Finds the active credential for an access key id, unwrapping its secret with the root
     /// key on first use. `None` for unknown or inactive keys.
-    pub async fn lookup_credential(&self, access_key_id: &str) -> Result<Option<Arc<Credential>>, OpError> {
+    pub async fn lookup_credential(
+        &self,
+        access_key_id: &str,
+    ) -> Result<Option<Arc<Credential>>, OpError> {
         if let Ok(entries) = self.inner.credentials.entries.read() {
             if let Some(found) = entries.get(access_key_id) {
                 return Ok(Some(Arc::clone(found)));

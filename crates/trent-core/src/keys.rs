@@ -109,11 +109,20 @@ impl Kms {
     }
 
     /// Authorizes an account-level (IAM-only) action.
-    pub(crate) fn authorize_account(&self, ctx: &RequestContext, action: &str) -> Result<(), OpError> {
+    pub(crate) fn authorize_account(
+        &self,
+        ctx: &RequestContext,
+        action: &str,
+    ) -> Result<(), OpError> {
         self.authorize(ctx, action, Resource::Account(&ctx.principal.account))
     }
 
-    fn authorize(&self, ctx: &RequestContext, action: &str, resource: Resource<'_>) -> Result<(), OpError> {
+    fn authorize(
+        &self,
+        ctx: &RequestContext,
+        action: &str,
+        resource: Resource<'_>,
+    ) -> Result<(), OpError> {
         let decision = self.inner.authorizer.authorize(&AuthzRequest {
             principal: &ctx.principal,
             action,

@@ -60,11 +60,7 @@ impl MaterialCache {
         arn: &KeyArn,
         record: &MaterialRecord,
     ) -> Result<Arc<KeyMaterial>, OpError> {
-        let key = (
-            record.region.clone(),
-            record.key_id,
-            record.material_id,
-        );
+        let key = (record.region.clone(), record.key_id, record.material_id);
         if let Ok(entries) = self.entries.lock() {
             if let Some(found) = entries.get(&key) {
                 return Ok(Arc::clone(found));

@@ -86,12 +86,26 @@ async fn handle(
     let span = tracing::info_span!("request", request_id = %request_id);
     let _entered = span.enter();
     drop(_entered);
-    match process(&server, &request_id, peer, &parts.method, &parts.uri, &parts.headers, &body).await
+    match process(
+        &server,
+        &request_id,
+        peer,
+        &parts.method,
+        &parts.uri,
+        &parts.headers,
+        &body,
+    )
+    .await
     {
         Ok(json) => success(&request_id, json),
         Err(Failure::Auth(e)) => {
             tracing::info!(request_id = %request_id, code = e.code(), "authentication failed");
-            wire_error(&request_id, StatusCode::BAD_REQUEST, e.code(), &e.to_string())
+            wire_error(
+                &request_id,
+                StatusCode::BAD_REQUEST,
+                e.code(),
+                &e.to_string(),
+            )
         }
         Err(Failure::UnknownOperation(target)) => wire_error(
             &request_id,
@@ -127,8 +141,8 @@ async fn process(
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    let operation =
-        Operation::from_target(target).ok_or_else(|| Failure::UnknownOperation(target.to_owned()))?;
+    let operation = Operation::from_target(target)
+        .ok_or_else(|| Failure::UnknownOperation(target.to_owned()))?;
     let ctx = RequestContext {
         principal: identity.principal,
         region: identity.region,

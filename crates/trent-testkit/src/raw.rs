@@ -36,7 +36,10 @@ impl RawResponse {
 
     /// The `__type` of an error body.
     pub fn error_type(&self) -> String {
-        self.json()["__type"].as_str().unwrap_or_default().to_owned()
+        self.json()["__type"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
     }
 }
 
@@ -69,7 +72,12 @@ impl Signing {
 }
 
 /// Sends `POST /` with the given target and body, signed unless `signing` is `None`.
-pub fn post(endpoint: &str, target: Option<&str>, body: &[u8], signing: Option<&Signing>) -> RawResponse {
+pub fn post(
+    endpoint: &str,
+    target: Option<&str>,
+    body: &[u8],
+    signing: Option<&Signing>,
+) -> RawResponse {
     let authority = endpoint.trim_start_matches("http://").trim_end_matches('/');
     let mut headers: Vec<(String, String)> = vec![
         ("host".into(), authority.to_owned()),
@@ -79,14 +87,8 @@ pub fn post(endpoint: &str, target: Option<&str>, body: &[u8], signing: Option<&
         headers.push(("x-amz-target".into(), target.to_owned()));
     }
     if let Some(signing) = signing {
-        let identity = Credentials::new(
-            &signing.access_key_id,
-            &signing.secret,
-            None,
-            None,
-            "raw",
-        )
-        .into();
+        let identity =
+            Credentials::new(&signing.access_key_id, &signing.secret, None, None, "raw").into();
         let mut settings = SigningSettings::default();
         settings.excluded_headers = Some(Vec::new());
         let params = v4::SigningParams::builder()
@@ -115,7 +117,10 @@ pub fn post(endpoint: &str, target: Option<&str>, body: &[u8], signing: Option<&
     for (name, value) in &headers {
         request.push_str(&format!("{name}: {value}\r\n"));
     }
-    request.push_str(&format!("content-length: {}\r\nconnection: close\r\n\r\n", body.len()));
+    request.push_str(&format!(
+        "content-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    ));
     let mut stream = TcpStream::connect(authority).expect("connect");
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))

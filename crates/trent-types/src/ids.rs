@@ -131,7 +131,11 @@ impl FromStr for KeyId {
     type Err = ParseError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         if let Some(hex_part) = s.strip_prefix("mrk-") {
-            if hex_part.len() == 32 && hex_part.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            if hex_part.len() == 32
+                && hex_part
+                    .bytes()
+                    .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+            {
                 let mut bytes = [0u8; 16];
                 hex::decode_to_slice(hex_part, &mut bytes)
                     .map_err(|_| ParseError::new("key id", s))?;

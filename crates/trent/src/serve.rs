@@ -116,7 +116,11 @@ fn bootstrap_options_from_env() -> Result<BootstrapOptions, ServeError> {
         Err(_) => None,
     };
     let access_key_id = match std::env::var("TRENT_BOOTSTRAP_ACCESS_KEY_ID") {
-        Ok(id) if (16..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric()) => Some(id),
+        Ok(id)
+            if (16..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric()) =>
+        {
+            Some(id)
+        }
         Ok(_) => {
             return Err(ServeError::Setting {
                 name: "TRENT_BOOTSTRAP_ACCESS_KEY_ID",
@@ -157,7 +161,10 @@ fn create_private_dir(path: &Path) -> Result<(), ServeError> {
 }
 
 /// Writes the AWS shared-credentials file (mode 0600) atomically.
-fn write_credentials_file(path: &Path, credentials: &BootstrapCredentials) -> Result<(), ServeError> {
+fn write_credentials_file(
+    path: &Path,
+    credentials: &BootstrapCredentials,
+) -> Result<(), ServeError> {
     let text = format!(
         "# Trent bootstrap administrator {}\n[default]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
         credentials.user_arn,

@@ -8,7 +8,12 @@ use trent_testkit::TestServer;
 async fn keys_and_ciphertexts_survive_restart() {
     let mut server = TestServer::start(env!("CARGO_BIN_EXE_trent"));
     let client = server.kms_client();
-    let key = client.create_key().description("durable").send().await.unwrap();
+    let key = client
+        .create_key()
+        .description("durable")
+        .send()
+        .await
+        .unwrap();
     let key_id = key.key_metadata.unwrap().key_id;
     let blob = client
         .encrypt()
@@ -19,12 +24,16 @@ async fn keys_and_ciphertexts_survive_restart() {
         .unwrap()
         .ciphertext_blob
         .unwrap();
-    let credentials_before = std::fs::read_to_string(server.data_dir().join("credentials")).unwrap();
+    let credentials_before =
+        std::fs::read_to_string(server.data_dir().join("credentials")).unwrap();
 
     server.restart();
     let client = server.kms_client();
     let meta = client.describe_key().key_id(&key_id).send().await.unwrap();
-    assert_eq!(meta.key_metadata.unwrap().description.as_deref(), Some("durable"));
+    assert_eq!(
+        meta.key_metadata.unwrap().description.as_deref(),
+        Some("durable")
+    );
     let dec = client.decrypt().ciphertext_blob(blob).send().await.unwrap();
     assert_eq!(dec.plaintext.unwrap().as_ref(), b"before restart");
     let credentials_after = std::fs::read_to_string(server.data_dir().join("credentials")).unwrap();
@@ -37,7 +46,14 @@ async fn kill_9_right_after_create_key_loses_nothing() {
     let client = server.kms_client();
     let mut acknowledged = Vec::new();
     for _ in 0..5 {
-        let id = client.create_key().send().await.unwrap().key_metadata.unwrap().key_id;
+        let id = client
+            .create_key()
+            .send()
+            .await
+            .unwrap()
+            .key_metadata
+            .unwrap()
+            .key_id;
         acknowledged.push(id);
     }
     server.kill9();
@@ -63,8 +79,14 @@ fn first_start_writes_credentials_file_and_seals_root_key() {
     let path = server.data_dir().join("credentials");
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(text.contains("[default]"));
-    assert!(text.contains(&format!("aws_access_key_id = {}", trent_testkit::ACCESS_KEY_ID)));
-    assert!(text.contains(&format!("aws_secret_access_key = {}", trent_testkit::SECRET_ACCESS_KEY)));
+    assert!(text.contains(&format!(
+        "aws_access_key_id = {}",
+        trent_testkit::ACCESS_KEY_ID
+    )));
+    assert!(text.contains(&format!(
+        "aws_secret_access_key = {}",
+        trent_testkit::SECRET_ACCESS_KEY
+    )));
     use std::os::unix::fs::PermissionsExt as _;
     let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
@@ -75,7 +97,14 @@ fn first_start_writes_credentials_file_and_seals_root_key() {
 async fn database_alone_reveals_no_secret_or_key_material() {
     let mut server = TestServer::start(env!("CARGO_BIN_EXE_trent"));
     let client = server.kms_client();
-    let key_id = client.create_key().send().await.unwrap().key_metadata.unwrap().key_id;
+    let key_id = client
+        .create_key()
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap()
+        .key_id;
     let data_key = client
         .generate_data_key()
         .key_id(&key_id)
@@ -94,7 +123,12 @@ async fn database_alone_reveals_no_secret_or_key_material() {
     }
     assert!(!db.is_empty());
     let secret = trent_testkit::SECRET_ACCESS_KEY.as_bytes();
-    assert!(!db.windows(secret.len()).any(|w| w == secret), "secret access key stored in the clear");
+    assert!(
+        !db.windows(secret.len()).any(|w| w == secret),
+        "secret access key stored in the clear"
+    );
     let plaintext = data_key.plaintext.unwrap().into_inner();
-    assert!(!db.windows(plaintext.len()).any(|w| w == plaintext.as_slice()));
+    assert!(!db
+        .windows(plaintext.len())
+        .any(|w| w == plaintext.as_slice()));
 }

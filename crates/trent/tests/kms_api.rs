@@ -34,7 +34,13 @@ async fn create_key_returns_full_symmetric_metadata() {
     let meta = client
         .create_key()
         .description("orders")
-        .tags(Tag::builder().tag_key("team").tag_value("payments").build().unwrap())
+        .tags(
+            Tag::builder()
+                .tag_key("team")
+                .tag_value("payments")
+                .build()
+                .unwrap(),
+        )
         .send()
         .await
         .unwrap()
@@ -54,7 +60,10 @@ async fn create_key_returns_full_symmetric_metadata() {
     assert_eq!(meta.key_manager.as_ref().unwrap().as_str(), "CUSTOMER");
     assert_eq!(meta.origin.as_ref().unwrap().as_str(), "AWS_KMS");
     assert_eq!(
-        meta.encryption_algorithms().iter().map(|a| a.as_str()).collect::<Vec<_>>(),
+        meta.encryption_algorithms()
+            .iter()
+            .map(|a| a.as_str())
+            .collect::<Vec<_>>(),
         vec!["SYMMETRIC_DEFAULT"]
     );
     let material = meta.current_key_material_id.unwrap();
@@ -82,7 +91,10 @@ async fn create_key_rejects_unsupported_specs_and_bad_usage() {
         .await
         .unwrap_err();
     assert_eq!(code(&err), "ValidationException");
-    assert!(err.message().unwrap().contains("You must specify a KeyUsage"));
+    assert!(err
+        .message()
+        .unwrap()
+        .contains("You must specify a KeyUsage"));
     let err = client
         .create_key()
         .key_usage(KeyUsageType::SignVerify)
@@ -92,7 +104,13 @@ async fn create_key_rejects_unsupported_specs_and_bad_usage() {
     assert_eq!(code(&err), "ValidationException");
     let err = client
         .create_key()
-        .tags(Tag::builder().tag_key("aws:x").tag_value("v").build().unwrap())
+        .tags(
+            Tag::builder()
+                .tag_key("aws:x")
+                .tag_value("v")
+                .build()
+                .unwrap(),
+        )
         .send()
         .await
         .unwrap_err();
@@ -112,7 +130,12 @@ async fn create_key_rejects_unsupported_specs_and_bad_usage() {
         .await
         .unwrap_err();
     assert_eq!(code(&err), "MalformedPolicyDocumentException");
-    let err = client.create_key().description("x".repeat(8193)).send().await.unwrap_err();
+    let err = client
+        .create_key()
+        .description("x".repeat(8193))
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(code(&err), "ValidationException");
 }
 
@@ -127,21 +150,46 @@ async fn describe_key_by_id_and_arn_and_errors() {
     assert_eq!(by_arn.key_metadata.unwrap().key_id, key_id);
 
     let missing = "11111111-2222-3333-4444-555555555555";
-    let err = client.describe_key().key_id(missing).send().await.unwrap_err();
+    let err = client
+        .describe_key()
+        .key_id(missing)
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(code(&err), "NotFoundException");
     assert_eq!(
         err.message().unwrap(),
         format!("Key 'arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/{missing}' does not exist")
     );
-    let err = client.describe_key().key_id("not-a-key").send().await.unwrap_err();
+    let err = client
+        .describe_key()
+        .key_id("not-a-key")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(code(&err), "NotFoundException");
     assert_eq!(err.message().unwrap(), "Invalid keyId 'not-a-key'");
     let other_region = arn.replace(REGION, "eu-west-1");
-    let err = client.describe_key().key_id(other_region).send().await.unwrap_err();
+    let err = client
+        .describe_key()
+        .key_id(other_region)
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(code(&err), "NotFoundException");
-    let err = client.describe_key().key_id("alias/nothing").send().await.unwrap_err();
+    let err = client
+        .describe_key()
+        .key_id("alias/nothing")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(code(&err), "NotFoundException");
-    let err = client.describe_key().key_id("arn:aws:kms:bad").send().await.unwrap_err();
+    let err = client
+        .describe_key()
+        .key_id("arn:aws:kms:bad")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(code(&err), "InvalidArnException");
 }
 
@@ -156,14 +204,22 @@ async fn list_keys_paginates_with_markers_and_truncated() {
     let first = client.list_keys().limit(2).send().await.unwrap();
     assert!(first.truncated);
     assert_eq!(first.keys().len(), 2);
-    let mut seen: Vec<String> = first.keys().iter().map(|k| k.key_id.clone().unwrap()).collect();
+    let mut seen: Vec<String> = first
+        .keys()
+        .iter()
+        .map(|k| k.key_id.clone().unwrap())
+        .collect();
     let mut marker = first.next_marker.clone();
     // A key created mid-pagination appears after the pages already read.
     created.push(create_key(&client).await);
     while let Some(m) = marker {
         let page = client.list_keys().limit(2).marker(m).send().await.unwrap();
         seen.extend(page.keys().iter().map(|k| k.key_id.clone().unwrap()));
-        marker = if page.truncated { page.next_marker.clone() } else { None };
+        marker = if page.truncated {
+            page.next_marker.clone()
+        } else {
+            None
+        };
     }
     assert_eq!(seen, created);
     let all = client.list_keys().send().await.unwrap();
@@ -172,10 +228,18 @@ async fn list_keys_paginates_with_markers_and_truncated() {
     let entry = &all.keys()[0];
     assert_eq!(
         entry.key_arn.as_deref().unwrap(),
-        format!("arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/{}", entry.key_id.as_deref().unwrap())
+        format!(
+            "arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/{}",
+            entry.key_id.as_deref().unwrap()
+        )
     );
 
-    let err = client.list_keys().marker("garbage").send().await.unwrap_err();
+    let err = client
+        .list_keys()
+        .marker("garbage")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(code(&err), "InvalidMarkerException");
     let err = client.list_keys().limit(1001).send().await.unwrap_err();
     assert_eq!(code(&err), "ValidationException");
@@ -198,9 +262,15 @@ async fn encrypt_decrypt_round_trip_with_encryption_context() {
         .unwrap();
     let arn = format!("arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/{key_id}");
     assert_eq!(enc.key_id.as_deref(), Some(arn.as_str()));
-    assert_eq!(enc.encryption_algorithm.as_ref().unwrap().as_str(), "SYMMETRIC_DEFAULT");
+    assert_eq!(
+        enc.encryption_algorithm.as_ref().unwrap().as_str(),
+        "SYMMETRIC_DEFAULT"
+    );
     let blob = enc.ciphertext_blob.unwrap();
-    assert!(!blob.as_ref().windows(plaintext.len()).any(|w| w == plaintext.as_slice()));
+    assert!(!blob
+        .as_ref()
+        .windows(plaintext.len())
+        .any(|w| w == plaintext.as_slice()));
 
     // KeyId is optional for symmetric ciphertexts; context order does not matter.
     let dec = client
@@ -481,7 +551,12 @@ async fn generate_data_key_plaintext_matches_its_ciphertext() {
         .unwrap();
     assert_eq!(out.plaintext.unwrap().as_ref().len(), 16);
 
-    let err = client.generate_data_key().key_id(&key_id).send().await.unwrap_err();
+    let err = client
+        .generate_data_key()
+        .key_id(&key_id)
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(code(&err), "ValidationException");
     let err = client
         .generate_data_key()
@@ -540,16 +615,36 @@ async fn generate_data_key_without_plaintext_decrypts_later() {
 async fn generate_random_returns_requested_length() {
     let server = server();
     let client = server.kms_client();
-    let a = client.generate_random().number_of_bytes(32).send().await.unwrap();
-    let b = client.generate_random().number_of_bytes(32).send().await.unwrap();
+    let a = client
+        .generate_random()
+        .number_of_bytes(32)
+        .send()
+        .await
+        .unwrap();
+    let b = client
+        .generate_random()
+        .number_of_bytes(32)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(a.plaintext.as_ref().unwrap().as_ref().len(), 32);
     assert_ne!(a.plaintext.unwrap().as_ref(), b.plaintext.unwrap().as_ref());
     let err = client.generate_random().send().await.unwrap_err();
     assert_eq!(code(&err), "ValidationException");
     assert_eq!(err.message().unwrap(), "NumberOfBytes is required.");
-    let err = client.generate_random().number_of_bytes(1025).send().await.unwrap_err();
+    let err = client
+        .generate_random()
+        .number_of_bytes(1025)
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(code(&err), "ValidationException");
-    let err = client.generate_random().number_of_bytes(0).send().await.unwrap_err();
+    let err = client
+        .generate_random()
+        .number_of_bytes(0)
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(code(&err), "ValidationException");
     let err = client
         .generate_random()
@@ -566,7 +661,12 @@ async fn operations_not_implemented_yet_say_so() {
     let server = server();
     let client = server.kms_client();
     let key_id = create_key(&client).await;
-    let err = client.disable_key().key_id(&key_id).send().await.unwrap_err();
+    let err = client
+        .disable_key()
+        .key_id(&key_id)
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(code(&err), "UnsupportedOperationException");
     assert!(err.message().unwrap().contains("DisableKey"));
 }

@@ -13,19 +13,60 @@ fn server() -> TestServer {
 
 /// Every operation of the botocore model (54), in the model's spelling.
 const ALL_OPERATIONS: [&str; 54] = [
-    "CancelKeyDeletion", "ConnectCustomKeyStore", "CreateAlias", "CreateCustomKeyStore",
-    "CreateGrant", "CreateKey", "Decrypt", "DeleteAlias", "DeleteCustomKeyStore",
-    "DeleteImportedKeyMaterial", "DeriveSharedSecret", "DescribeCustomKeyStores", "DescribeKey",
-    "DisableKey", "DisableKeyRotation", "DisconnectCustomKeyStore", "EnableKey",
-    "EnableKeyRotation", "Encrypt", "GenerateDataKey", "GenerateDataKeyPair",
-    "GenerateDataKeyPairWithoutPlaintext", "GenerateDataKeyWithoutPlaintext", "GenerateMac",
-    "GenerateRandom", "GetKeyLastUsage", "GetKeyPolicy", "GetKeyRotationStatus",
-    "GetParametersForImport", "GetPublicKey", "ImportKeyMaterial", "ListAliases", "ListGrants",
-    "ListKeyPolicies", "ListKeyRotations", "ListKeys", "ListResourceTags",
-    "ListRetirableGrants", "PutKeyPolicy", "ReEncrypt", "ReplicateKey", "RetireGrant",
-    "RevokeGrant", "RotateKeyOnDemand", "ScheduleKeyDeletion", "Sign", "TagResource",
-    "UntagResource", "UpdateAlias", "UpdateCustomKeyStore", "UpdateKeyDescription",
-    "UpdatePrimaryRegion", "Verify", "VerifyMac",
+    "CancelKeyDeletion",
+    "ConnectCustomKeyStore",
+    "CreateAlias",
+    "CreateCustomKeyStore",
+    "CreateGrant",
+    "CreateKey",
+    "Decrypt",
+    "DeleteAlias",
+    "DeleteCustomKeyStore",
+    "DeleteImportedKeyMaterial",
+    "DeriveSharedSecret",
+    "DescribeCustomKeyStores",
+    "DescribeKey",
+    "DisableKey",
+    "DisableKeyRotation",
+    "DisconnectCustomKeyStore",
+    "EnableKey",
+    "EnableKeyRotation",
+    "Encrypt",
+    "GenerateDataKey",
+    "GenerateDataKeyPair",
+    "GenerateDataKeyPairWithoutPlaintext",
+    "GenerateDataKeyWithoutPlaintext",
+    "GenerateMac",
+    "GenerateRandom",
+    "GetKeyLastUsage",
+    "GetKeyPolicy",
+    "GetKeyRotationStatus",
+    "GetParametersForImport",
+    "GetPublicKey",
+    "ImportKeyMaterial",
+    "ListAliases",
+    "ListGrants",
+    "ListKeyPolicies",
+    "ListKeyRotations",
+    "ListKeys",
+    "ListResourceTags",
+    "ListRetirableGrants",
+    "PutKeyPolicy",
+    "ReEncrypt",
+    "ReplicateKey",
+    "RetireGrant",
+    "RevokeGrant",
+    "RotateKeyOnDemand",
+    "ScheduleKeyDeletion",
+    "Sign",
+    "TagResource",
+    "UntagResource",
+    "UpdateAlias",
+    "UpdateCustomKeyStore",
+    "UpdateKeyDescription",
+    "UpdatePrimaryRegion",
+    "Verify",
+    "VerifyMac",
 ];
 
 #[test]
@@ -33,7 +74,12 @@ fn every_model_operation_is_recognised() {
     let server = server();
     let signing = Signing::bootstrap();
     for op in ALL_OPERATIONS {
-        let r = post(server.endpoint(), Some(&format!("TrentService.{op}")), b"{}", Some(&signing));
+        let r = post(
+            server.endpoint(),
+            Some(&format!("TrentService.{op}")),
+            b"{}",
+            Some(&signing),
+        );
         let t = r.error_type();
         assert_ne!(t, "UnknownOperationException", "{op}");
         assert!(r.header("x-amzn-requestid").is_some(), "{op}");
@@ -61,10 +107,26 @@ fn unknown_target_is_unknown_operation() {
 fn malformed_json_and_wrong_types_are_serialization_errors() {
     let server = server();
     let signing = Signing::bootstrap();
-    for body in [&b"{"[..], b"[]", b"{\"NumberOfBytes\":\"x\"}", b"{\"NumberOfBytes\":1.5}", b"nonsense"] {
-        let r = post(server.endpoint(), Some("TrentService.GenerateRandom"), body, Some(&signing));
+    for body in [
+        &b"{"[..],
+        b"[]",
+        b"{\"NumberOfBytes\":\"x\"}",
+        b"{\"NumberOfBytes\":1.5}",
+        b"nonsense",
+    ] {
+        let r = post(
+            server.endpoint(),
+            Some("TrentService.GenerateRandom"),
+            body,
+            Some(&signing),
+        );
         assert_eq!(r.status, 400);
-        assert_eq!(r.error_type(), "SerializationException", "{}", String::from_utf8_lossy(body));
+        assert_eq!(
+            r.error_type(),
+            "SerializationException",
+            "{}",
+            String::from_utf8_lossy(body)
+        );
     }
     let r = post(
         server.endpoint(),
@@ -110,7 +172,12 @@ fn validation_errors_use_the_aws_message_format() {
 #[test]
 fn unsigned_request_is_missing_authentication_token() {
     let server = server();
-    let r = post(server.endpoint(), Some("TrentService.ListKeys"), b"{}", None);
+    let r = post(
+        server.endpoint(),
+        Some("TrentService.ListKeys"),
+        b"{}",
+        None,
+    );
     assert_eq!(r.status, 400);
     assert_eq!(r.error_type(), "MissingAuthenticationTokenException");
     assert!(r.header("x-amzn-requestid").is_some());
@@ -119,22 +186,42 @@ fn unsigned_request_is_missing_authentication_token() {
 #[test]
 fn stale_and_future_timestamps_are_refused() {
     let server = server();
-    for offset in [-Duration::from_secs(6 * 60).as_secs_f64(), Duration::from_secs(6 * 60).as_secs_f64()] {
+    for offset in [
+        -Duration::from_secs(6 * 60).as_secs_f64(),
+        Duration::from_secs(6 * 60).as_secs_f64(),
+    ] {
         let mut signing = Signing::bootstrap();
         signing.time = if offset < 0.0 {
             SystemTime::now() - Duration::from_secs_f64(-offset)
         } else {
             SystemTime::now() + Duration::from_secs_f64(offset)
         };
-        let r = post(server.endpoint(), Some("TrentService.ListKeys"), b"{}", Some(&signing));
+        let r = post(
+            server.endpoint(),
+            Some("TrentService.ListKeys"),
+            b"{}",
+            Some(&signing),
+        );
         assert_eq!(r.status, 400);
-        assert_eq!(r.error_type(), "InvalidSignatureException", "offset {offset}");
-        assert!(r.json()["message"].as_str().unwrap().contains("Signature expired"));
+        assert_eq!(
+            r.error_type(),
+            "InvalidSignatureException",
+            "offset {offset}"
+        );
+        assert!(r.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("Signature expired"));
     }
     // Within the window is fine.
     let mut signing = Signing::bootstrap();
     signing.time = SystemTime::now() - Duration::from_secs(4 * 60);
-    let r = post(server.endpoint(), Some("TrentService.ListKeys"), b"{}", Some(&signing));
+    let r = post(
+        server.endpoint(),
+        Some("TrentService.ListKeys"),
+        b"{}",
+        Some(&signing),
+    );
     assert_eq!(r.status, 200);
 }
 
@@ -143,7 +230,12 @@ fn wrong_service_in_scope_is_refused() {
     let server = server();
     let mut signing = Signing::bootstrap();
     signing.service = "s3".into();
-    let r = post(server.endpoint(), Some("TrentService.ListKeys"), b"{}", Some(&signing));
+    let r = post(
+        server.endpoint(),
+        Some("TrentService.ListKeys"),
+        b"{}",
+        Some(&signing),
+    );
     assert_eq!(r.error_type(), "InvalidSignatureException");
 }
 
@@ -154,7 +246,12 @@ fn tampered_body_after_signing_is_refused() {
     // Sign one body, send another of the same length by re-signing with a different secret.
     let mut wrong = signing.clone();
     wrong.secret.push('x');
-    let r = post(server.endpoint(), Some("TrentService.ListKeys"), b"{}", Some(&wrong));
+    let r = post(
+        server.endpoint(),
+        Some("TrentService.ListKeys"),
+        b"{}",
+        Some(&wrong),
+    );
     assert_eq!(r.error_type(), "InvalidSignatureException");
 }
 
@@ -173,7 +270,10 @@ async fn sdk_with_wrong_secret_gets_invalid_signature() {
 #[tokio::test]
 async fn sdk_with_unknown_access_key_gets_unrecognized_client() {
     let server = server();
-    let client = server.kms_client_with("AKIAUNKNOWNUNKNOWN00", "whatever-secret-00000000000000000000000");
+    let client = server.kms_client_with(
+        "AKIAUNKNOWNUNKNOWN00",
+        "whatever-secret-00000000000000000000000",
+    );
     let err = client.list_keys().send().await.unwrap_err();
     assert_eq!(err.code(), Some("UnrecognizedClientException"));
 }
@@ -182,6 +282,11 @@ async fn sdk_with_unknown_access_key_gets_unrecognized_client() {
 fn oversized_body_is_refused_without_reading_it_all() {
     let server = server();
     let body = vec![b' '; 2 * 1024 * 1024];
-    let r = post(server.endpoint(), Some("TrentService.ListKeys"), &body, Some(&Signing::bootstrap()));
+    let r = post(
+        server.endpoint(),
+        Some("TrentService.ListKeys"),
+        &body,
+        Some(&Signing::bootstrap()),
+    );
     assert_eq!(r.status, 413);
 }

@@ -49,12 +49,10 @@ pub(crate) async fn run(
                 "Origin {origin} requires a CustomKeyStoreId."
             )))
         }
-        Origin::External => {
-            return Err(OpError::UnsupportedOperation(
-                "Origin EXTERNAL (imported key material) is not supported by this Trent server yet."
-                    .to_owned(),
-            ))
-        }
+        Origin::External => return Err(OpError::UnsupportedOperation(
+            "Origin EXTERNAL (imported key material) is not supported by this Trent server yet."
+                .to_owned(),
+        )),
     }
     if req.xks_key_id.is_some() {
         return Err(OpError::Validation(
@@ -118,16 +116,18 @@ pub(crate) async fn run(
 }
 
 fn resolve_key_spec(req: &CreateKeyRequest) -> Result<KeySpec, OpError> {
-    let spec = match (req.key_spec.as_deref(), req.customer_master_key_spec.as_deref()) {
-        (Some(a), Some(b)) if a != b => {
-            return Err(OpError::Validation(
+    let spec =
+        match (
+            req.key_spec.as_deref(),
+            req.customer_master_key_spec.as_deref(),
+        ) {
+            (Some(a), Some(b)) if a != b => return Err(OpError::Validation(
                 "You cannot specify both KeySpec and CustomerMasterKeySpec with different values."
                     .to_owned(),
-            ))
-        }
-        (Some(s), _) | (None, Some(s)) => s,
-        (None, None) => return Ok(KeySpec::SymmetricDefault),
-    };
+            )),
+            (Some(s), _) | (None, Some(s)) => s,
+            (None, None) => return Ok(KeySpec::SymmetricDefault),
+        };
     spec.parse()
         .map_err(|_| OpError::Validation(format!("Invalid key spec '{spec}'")))
 }
@@ -162,7 +162,9 @@ pub(crate) fn validate_tags(tags: &[Tag]) -> Result<Vec<(String, String)>, OpErr
         let key = tag.tag_key.clone().unwrap_or_default();
         let value = tag.tag_value.clone().unwrap_or_default();
         if key.starts_with("aws:") {
-            return Err(OpError::Tag("Tags beginning with aws: are reserved".to_owned()));
+            return Err(OpError::Tag(
+                "Tags beginning with aws: are reserved".to_owned(),
+            ));
         }
         if !seen.insert(key.clone()) {
             return Err(OpError::Tag("Duplicate tag keys".to_owned()));

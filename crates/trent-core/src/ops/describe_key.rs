@@ -12,7 +12,11 @@ pub(crate) async fn run(
     req: DescribeKeyRequest,
 ) -> Result<DescribeKeyResponse, OpError> {
     let key = kms
-        .resolve_key(ctx, required(req.key_id.as_ref(), "keyId")?, IdForms::KeyOrAlias)
+        .resolve_key(
+            ctx,
+            required(req.key_id.as_ref(), "keyId")?,
+            IdForms::KeyOrAlias,
+        )
         .await?;
     kms.authorize_key(ctx, "kms:DescribeKey", &key)?;
     check_grant_tokens(req.grant_tokens.as_ref())?;

@@ -44,7 +44,11 @@ impl Kms {
         key: &KeyRecord,
         id: &KeyMaterialId,
     ) -> Result<Option<Arc<KeyMaterial>>, OpError> {
-        let Some(record) = self.store().get_material(&key.region, &key.key_id, id).await? else {
+        let Some(record) = self
+            .store()
+            .get_material(&key.region, &key.key_id, id)
+            .await?
+        else {
             return Ok(None);
         };
         let cache: &MaterialCache = &self.inner.materials;
@@ -66,7 +70,8 @@ impl Kms {
             key_id: key.key_id,
             material_id,
         };
-        let blob = symmetric::encrypt(&material, &header, ec, plaintext).map_err(OpError::internal)?;
+        let blob =
+            symmetric::encrypt(&material, &header, ec, plaintext).map_err(OpError::internal)?;
         Ok((blob, material_id))
     }
 }
@@ -173,7 +178,9 @@ pub(crate) async fn encrypt(
     }
     let ec = symmetric_only_context(&key, req.encryption_context.as_ref())?;
     check_dry_run(req.dry_run)?;
-    let (blob, _) = kms.encrypt_symmetric(&key, &ec, plaintext.as_bytes()).await?;
+    let (blob, _) = kms
+        .encrypt_symmetric(&key, &ec, plaintext.as_bytes())
+        .await?;
     Ok(EncryptResponse {
         ciphertext_blob: Some(blob.into()),
         key_id: Some(key_arn(&key).to_string()),
@@ -189,7 +196,9 @@ pub(crate) async fn decrypt(
     if ignores_ciphertext(req.dry_run_modifiers.as_ref()) && req.dry_run == Some(true) {
         // Authorization-only dry run: the KeyId names the key, the ciphertext is not read.
         let key_id = req.key_id.as_deref().ok_or_else(|| {
-            OpError::Validation("KeyId is required when DryRunModifiers includes IGNORE_CIPHERTEXT.".to_owned())
+            OpError::Validation(
+                "KeyId is required when DryRunModifiers includes IGNORE_CIPHERTEXT.".to_owned(),
+            )
         })?;
         let key = kms.resolve_key(ctx, key_id, IdForms::KeyOrAlias).await?;
         kms.authorize_key(ctx, "kms:Decrypt", &key)?;
@@ -227,10 +236,15 @@ pub(crate) async fn re_encrypt(
     let destination_id = required(req.destination_key_id.as_ref(), "destinationKeyId")?;
     if ignores_ciphertext(req.dry_run_modifiers.as_ref()) && req.dry_run == Some(true) {
         let source_id = req.source_key_id.as_deref().ok_or_else(|| {
-            OpError::Validation("SourceKeyId is required when DryRunModifiers includes IGNORE_CIPHERTEXT.".to_owned())
+            OpError::Validation(
+                "SourceKeyId is required when DryRunModifiers includes IGNORE_CIPHERTEXT."
+                    .to_owned(),
+            )
         })?;
         let source = kms.resolve_key(ctx, source_id, IdForms::KeyOrAlias).await?;
-        let destination = kms.resolve_key(ctx, destination_id, IdForms::KeyOrAlias).await?;
+        let destination = kms
+            .resolve_key(ctx, destination_id, IdForms::KeyOrAlias)
+            .await?;
         kms.authorize_key(ctx, "kms:ReEncryptFrom", &source)?;
         kms.authorize_key(ctx, "kms:ReEncryptTo", &destination)?;
         check_grant_tokens(req.grant_tokens.as_ref())?;
@@ -241,7 +255,9 @@ pub(crate) async fn re_encrypt(
         .as_ref()
         .ok_or_else(|| OpError::Validation("CiphertextBlob is required.".to_owned()))?;
     let source = locate_source(kms, ctx, blob.as_bytes(), req.source_key_id.as_deref()).await?;
-    let destination = kms.resolve_key(ctx, destination_id, IdForms::KeyOrAlias).await?;
+    let destination = kms
+        .resolve_key(ctx, destination_id, IdForms::KeyOrAlias)
+        .await?;
     kms.authorize_key(ctx, "kms:ReEncryptFrom", &source.key)?;
     kms.authorize_key(ctx, "kms:ReEncryptTo", &destination)?;
     check_grant_tokens(req.grant_tokens.as_ref())?;
@@ -251,8 +267,10 @@ pub(crate) async fn re_encrypt(
     require_encrypt_usage(&destination, "ReEncryptTo")?;
     let source_algorithm =
         require_encryption_algorithm(&source.key, req.source_encryption_algorithm.as_deref())?;
-    let destination_algorithm =
-        require_encryption_algorithm(&destination, req.destination_encryption_algorithm.as_deref())?;
+    let destination_algorithm = require_encryption_algorithm(
+        &destination,
+        req.destination_encryption_algorithm.as_deref(),
+    )?;
     if destination_algorithm != EncryptionAlgorithm::SymmetricDefault {
         return Err(OpError::UnsupportedOperation(format!(
             "Encryption algorithm {destination_algorithm} is not supported by this Trent server yet."

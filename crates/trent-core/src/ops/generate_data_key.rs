@@ -1,6 +1,6 @@
 //! GenerateDataKey and GenerateDataKeyWithoutPlaintext.
 
-use trent_types::{DataKeySpec, EncryptionContext, KeySpec, KeyMaterialId};
+use trent_types::{DataKeySpec, EncryptionContext, KeyMaterialId, KeySpec};
 use trent_wire::{
     GenerateDataKeyRequest, GenerateDataKeyResponse, GenerateDataKeyWithoutPlaintextRequest,
     GenerateDataKeyWithoutPlaintextResponse,

@@ -18,19 +18,33 @@ pub(crate) async fn dispatch(
     body: &[u8],
 ) -> Result<Vec<u8>, OpError> {
     match operation {
-        Operation::CreateKey => Ok(to_json(&create_key::run(kms, ctx, parse_request(body)?).await?)),
-        Operation::DescribeKey => Ok(to_json(&describe_key::run(kms, ctx, parse_request(body)?).await?)),
-        Operation::ListKeys => Ok(to_json(&list_keys::run(kms, ctx, parse_request(body)?).await?)),
-        Operation::Encrypt => Ok(to_json(&encrypt_decrypt::encrypt(kms, ctx, parse_request(body)?).await?)),
-        Operation::Decrypt => Ok(to_json(&encrypt_decrypt::decrypt(kms, ctx, parse_request(body)?).await?)),
-        Operation::ReEncrypt => Ok(to_json(&encrypt_decrypt::re_encrypt(kms, ctx, parse_request(body)?).await?)),
-        Operation::GenerateDataKey => {
-            Ok(to_json(&generate_data_key::with_plaintext(kms, ctx, parse_request(body)?).await?))
-        }
+        Operation::CreateKey => Ok(to_json(
+            &create_key::run(kms, ctx, parse_request(body)?).await?,
+        )),
+        Operation::DescribeKey => Ok(to_json(
+            &describe_key::run(kms, ctx, parse_request(body)?).await?,
+        )),
+        Operation::ListKeys => Ok(to_json(
+            &list_keys::run(kms, ctx, parse_request(body)?).await?,
+        )),
+        Operation::Encrypt => Ok(to_json(
+            &encrypt_decrypt::encrypt(kms, ctx, parse_request(body)?).await?,
+        )),
+        Operation::Decrypt => Ok(to_json(
+            &encrypt_decrypt::decrypt(kms, ctx, parse_request(body)?).await?,
+        )),
+        Operation::ReEncrypt => Ok(to_json(
+            &encrypt_decrypt::re_encrypt(kms, ctx, parse_request(body)?).await?,
+        )),
+        Operation::GenerateDataKey => Ok(to_json(
+            &generate_data_key::with_plaintext(kms, ctx, parse_request(body)?).await?,
+        )),
         Operation::GenerateDataKeyWithoutPlaintext => Ok(to_json(
             &generate_data_key::without_plaintext(kms, ctx, parse_request(body)?).await?,
         )),
-        Operation::GenerateRandom => Ok(to_json(&generate_random::run(kms, ctx, parse_request(body)?).await?)),
+        Operation::GenerateRandom => Ok(to_json(
+            &generate_random::run(kms, ctx, parse_request(body)?).await?,
+        )),
         other => Err(OpError::UnsupportedOperation(format!(
             "{} is not supported by this Trent server yet.",
             other.name()

@@ -73,7 +73,7 @@ def aws(*args):
         check=False, capture_output=True, env=env,
     )
     check(out.returncode == 0, f"aws kms {' '.join(args)}: {out.stderr.decode()}")
-    return out.stdout.strip()
+    return out.stdout.decode().strip()
 
 
 cli_key = aws("create-key", "--description", "cli", "--query", "KeyMetadata.KeyId")
