@@ -12,8 +12,8 @@
 use trent_types::{AccountId, KeyId, KeyMaterialId, KeySpec, KeyState, KeyUsage, Origin, Region};
 
 use crate::{
-    AccessKeyRecord, AccessKeyStatus, AccountRecord, KeyRecord, MaterialRecord, MaterialSource,
-    Store, StoreError, StoreResult, UserRecord,
+    AccessKeyRecord, AccessKeyStatus, AccountRecord, AliasRecord, KeyRecord, KeyUsageRecord,
+    MaterialRecord, MaterialSource, RotationRecord, Store, StoreError, StoreResult, UserRecord,
 };
 
 /// Runs every check of the suite against `store`.
@@ -31,6 +31,13 @@ pub async fn run_all(store: &dyn Store) {
     list_keys_markers_stay_valid_while_keys_are_added(store).await;
     materials_add_get_list_oldest_first_and_reject_duplicates(store).await;
     settings_get_put_and_overwrite(store).await;
+    update_key_with_a_stale_version_is_a_conflict(store).await;
+    rotate_key_adds_material_and_updates_key_atomically(store).await;
+    delete_key_removes_material_tags_aliases_and_usage(store).await;
+    list_keys_due_finds_due_deletions_and_rotations_only(store).await;
+    aliases_create_get_update_delete_and_list_in_name_order(store).await;
+    key_usage_is_replaced_per_key(store).await;
+    leases_are_exclusive_until_they_expire(store).await;
 }
 
 // ---- helpers ----
@@ -118,6 +125,8 @@ fn sample_key(account: &AccountId, region: &Region) -> KeyRecord {
         tags: Vec::new(),
         multi_region: false,
         current_material_id: None,
+        rotation: RotationRecord::default(),
+        version: 0,
     }
 }
 
@@ -524,11 +533,18 @@ pub async fn update_key_round_trips_every_field(store: &dyn Store) {
             ("m".to_owned(), "3".to_owned()),
         ],
         current_material_id: Some(random_material_id()),
+        rotation: RotationRecord {
+            enabled: true,
+            period_days: Some(90),
+            next_rotation_ms: Some(1_900_000_000_000),
+            on_demand_count: 3,
+        },
         ..original.clone()
     };
     ok(store.update_key(&changed).await, "update_key");
     let expected = KeyRecord {
         seq: original.seq,
+        version: original.version + 1,
         ..changed.clone()
     };
     assert_eq!(
@@ -543,9 +559,14 @@ pub async fn update_key_round_trips_every_field(store: &dyn Store) {
         deletion_date_ms: None,
         tags: Vec::new(),
         current_material_id: None,
+        rotation: RotationRecord::default(),
         ..expected.clone()
     };
     ok(store.update_key(&cleared).await, "update_key (clearing)");
+    let cleared = KeyRecord {
+        version: expected.version + 1,
+        ..cleared
+    };
     assert_eq!(
         get_key_some(store, &original).await,
         cleared,
@@ -561,6 +582,10 @@ pub async fn update_key_round_trips_every_field(store: &dyn Store) {
         ..cleared
     };
     ok(store.update_key(&retagged).await, "update_key (retagging)");
+    let retagged = KeyRecord {
+        version: retagged.version + 1,
+        ..retagged
+    };
     assert_eq!(
         get_key_some(store, &original).await,
         retagged,
@@ -905,4 +930,336 @@ pub async fn settings_get_put_and_overwrite(store: &dyn Store) {
         Some("third".to_owned()),
         "store conformance: put_setting must overwrite"
     );
+}
+
+// ---- lifecycle, aliases, usage, leases ----
+
+/// A read-modify-write cycle based on an outdated read fails with `Conflict` and changes
+/// nothing, so two nodes cannot silently overwrite each other's change to a key.
+pub async fn update_key_with_a_stale_version_is_a_conflict(store: &dyn Store) {
+    let account = random_account_id();
+    let r = region("us-east-1");
+    let key = create_key_ok(store, &sample_key(&account, &r), None).await;
+    let first = KeyRecord {
+        description: "first writer".to_owned(),
+        ..key.clone()
+    };
+    ok(store.update_key(&first).await, "update_key (first writer)");
+    let second = KeyRecord {
+        description: "second writer".to_owned(),
+        ..key.clone()
+    };
+    match store.update_key(&second).await {
+        Err(StoreError::Conflict) => {}
+        other => panic!("store conformance: a stale update_key must be Conflict, got {other:?}"),
+    }
+    let stored = get_key_some(store, &key).await;
+    assert_eq!(
+        stored.description, "first writer",
+        "store conformance: a conflicting update must not change the key"
+    );
+    assert_eq!(stored.version, key.version + 1);
+}
+
+/// `rotate_key` stores the new material and the key change together.
+pub async fn rotate_key_adds_material_and_updates_key_atomically(store: &dyn Store) {
+    let account = random_account_id();
+    let r = region("us-east-1");
+    let key = sample_key(&account, &r);
+    let initial = sample_material(&key, MaterialSource::Initial, 1);
+    let key = create_key_ok(
+        store,
+        &KeyRecord {
+            current_material_id: Some(initial.material_id),
+            ..key
+        },
+        Some(&initial),
+    )
+    .await;
+    let next = sample_material(&key, MaterialSource::OnDemandRotation, 2);
+    let rotated = KeyRecord {
+        current_material_id: Some(next.material_id),
+        rotation: RotationRecord {
+            on_demand_count: 1,
+            ..key.rotation.clone()
+        },
+        ..key.clone()
+    };
+    ok(store.rotate_key(&rotated, &next).await, "rotate_key");
+    let stored = get_key_some(store, &key).await;
+    assert_eq!(stored.current_material_id, Some(next.material_id));
+    assert_eq!(stored.rotation.on_demand_count, 1);
+    let materials = ok(
+        store.list_materials(&r, &key.key_id).await,
+        "list_materials",
+    );
+    assert_eq!(
+        materials.iter().map(|m| m.material_id).collect::<Vec<_>>(),
+        vec![initial.material_id, next.material_id],
+        "store conformance: rotate_key must append the material"
+    );
+    // A stale rotation changes nothing, not even the materials.
+    let stale_material = sample_material(&key, MaterialSource::AutomaticRotation, 3);
+    match store.rotate_key(&rotated, &stale_material).await {
+        Err(StoreError::Conflict) => {}
+        other => panic!("store conformance: a stale rotate_key must be Conflict, got {other:?}"),
+    }
+    let materials = ok(
+        store.list_materials(&r, &key.key_id).await,
+        "list_materials",
+    );
+    assert_eq!(
+        materials.len(),
+        2,
+        "store conformance: a failed rotate_key must add nothing"
+    );
+}
+
+/// Deleting a key destroys its material, tags, aliases and usage record.
+pub async fn delete_key_removes_material_tags_aliases_and_usage(store: &dyn Store) {
+    let account = random_account_id();
+    let r = region("us-east-1");
+    let key = KeyRecord {
+        tags: vec![("t".to_owned(), "v".to_owned())],
+        ..sample_key(&account, &r)
+    };
+    let material = sample_material(&key, MaterialSource::Initial, 1);
+    let key = create_key_ok(store, &key, Some(&material)).await;
+    let alias = AliasRecord {
+        account: account.clone(),
+        region: r.clone(),
+        alias_name: "alias/doomed".to_owned(),
+        target_key_id: key.key_id,
+        created_at_ms: 1,
+        last_updated_ms: 1,
+    };
+    ok(store.create_alias(&alias).await, "create_alias");
+    ok(
+        store
+            .put_key_usage(&[KeyUsageRecord {
+                region: r.clone(),
+                key_id: key.key_id,
+                operation: "Encrypt".to_owned(),
+                timestamp_ms: 5,
+                request_id: "req".to_owned(),
+            }])
+            .await,
+        "put_key_usage",
+    );
+    ok(store.delete_key(&r, &key.key_id).await, "delete_key");
+    assert!(ok(store.get_key(&r, &key.key_id).await, "get_key").is_none());
+    assert!(ok(
+        store.list_materials(&r, &key.key_id).await,
+        "list_materials"
+    )
+    .is_empty());
+    assert!(ok(
+        store.get_alias(&account, &r, "alias/doomed").await,
+        "get_alias"
+    )
+    .is_none());
+    assert!(ok(store.get_key_usage(&r, &key.key_id).await, "get_key_usage").is_none());
+    expect_not_found(store.delete_key(&r, &key.key_id).await, "delete_key twice");
+}
+
+/// `list_keys_due` returns keys whose deletion date has passed and Enabled keys whose
+/// automatic rotation is due — and nothing else.
+pub async fn list_keys_due_finds_due_deletions_and_rotations_only(store: &dyn Store) {
+    let account = random_account_id();
+    let r = region("us-east-1");
+    let now = 4_000_000_000_000_i64;
+    let mk = |state, deletion, rotation_due: Option<i64>| KeyRecord {
+        key_state: state,
+        deletion_date_ms: deletion,
+        rotation: RotationRecord {
+            enabled: rotation_due.is_some(),
+            period_days: rotation_due.map(|_| 365),
+            next_rotation_ms: rotation_due,
+            on_demand_count: 0,
+        },
+        ..sample_key(&account, &r)
+    };
+    let due_deletion = create_key_ok(
+        store,
+        &mk(KeyState::PendingDeletion, Some(now - 1), None),
+        None,
+    )
+    .await;
+    let later_deletion = create_key_ok(
+        store,
+        &mk(KeyState::PendingDeletion, Some(now + 1), None),
+        None,
+    )
+    .await;
+    let due_rotation = create_key_ok(store, &mk(KeyState::Enabled, None, Some(now)), None).await;
+    let later_rotation =
+        create_key_ok(store, &mk(KeyState::Enabled, None, Some(now + 1)), None).await;
+    let disabled_rotation =
+        create_key_ok(store, &mk(KeyState::Disabled, None, Some(now - 1)), None).await;
+    let due = ok(store.list_keys_due(now, 100_000).await, "list_keys_due");
+    let ids: Vec<KeyId> = due.iter().map(|k| k.key_id).collect();
+    assert!(
+        ids.contains(&due_deletion.key_id),
+        "store conformance: due deletion missing"
+    );
+    assert!(
+        ids.contains(&due_rotation.key_id),
+        "store conformance: due rotation missing"
+    );
+    for not_due in [&later_deletion, &later_rotation, &disabled_rotation] {
+        assert!(
+            !ids.contains(&not_due.key_id),
+            "store conformance: list_keys_due returned a key with nothing due"
+        );
+    }
+}
+
+/// Aliases: unique per account and region, updatable, deletable, listed in name order with
+/// a resumable position and an optional target filter.
+pub async fn aliases_create_get_update_delete_and_list_in_name_order(store: &dyn Store) {
+    let account = random_account_id();
+    let r = region("us-east-1");
+    let k1 = create_key_ok(store, &sample_key(&account, &r), None).await;
+    let k2 = create_key_ok(store, &sample_key(&account, &r), None).await;
+    let alias = |name: &str, target: &KeyRecord| AliasRecord {
+        account: account.clone(),
+        region: r.clone(),
+        alias_name: name.to_owned(),
+        target_key_id: target.key_id,
+        created_at_ms: 10,
+        last_updated_ms: 10,
+    };
+    for (name, target) in [("alias/c", &k1), ("alias/a", &k1), ("alias/b", &k2)] {
+        ok(
+            store.create_alias(&alias(name, target)).await,
+            "create_alias",
+        );
+    }
+    expect_already_exists(
+        store.create_alias(&alias("alias/a", &k2)).await,
+        "duplicate alias",
+    );
+    let other_region = region("eu-west-1");
+    ok(
+        store
+            .create_alias(&AliasRecord {
+                region: other_region.clone(),
+                ..alias("alias/a", &k2)
+            })
+            .await,
+        "same alias name in another region",
+    );
+    assert_eq!(
+        ok(store.get_alias(&account, &r, "alias/a").await, "get_alias"),
+        Some(alias("alias/a", &k1))
+    );
+    let names = |list: Vec<AliasRecord>| list.into_iter().map(|a| a.alias_name).collect::<Vec<_>>();
+    let all = ok(
+        store.list_aliases(&account, &r, None, None, 100).await,
+        "list_aliases",
+    );
+    assert_eq!(names(all), vec!["alias/a", "alias/b", "alias/c"]);
+    let page = ok(
+        store
+            .list_aliases(&account, &r, None, Some("alias/a"), 1)
+            .await,
+        "list_aliases page",
+    );
+    assert_eq!(names(page), vec!["alias/b"]);
+    let for_k1 = ok(
+        store
+            .list_aliases(&account, &r, Some(&k1.key_id), None, 100)
+            .await,
+        "list_aliases by key",
+    );
+    assert_eq!(names(for_k1), vec!["alias/a", "alias/c"]);
+
+    let moved = AliasRecord {
+        target_key_id: k2.key_id,
+        last_updated_ms: 20,
+        ..alias("alias/a", &k1)
+    };
+    ok(store.update_alias(&moved).await, "update_alias");
+    assert_eq!(
+        ok(store.get_alias(&account, &r, "alias/a").await, "get_alias"),
+        Some(moved)
+    );
+    expect_not_found(
+        store.update_alias(&alias("alias/none", &k1)).await,
+        "update missing alias",
+    );
+    ok(
+        store.delete_alias(&account, &r, "alias/a").await,
+        "delete_alias",
+    );
+    assert!(ok(store.get_alias(&account, &r, "alias/a").await, "get_alias").is_none());
+    expect_not_found(
+        store.delete_alias(&account, &r, "alias/a").await,
+        "delete missing alias",
+    );
+}
+
+/// The last-usage record of a key is replaced by each newer use.
+pub async fn key_usage_is_replaced_per_key(store: &dyn Store) {
+    let account = random_account_id();
+    let r = region("us-east-1");
+    let key = create_key_ok(store, &sample_key(&account, &r), None).await;
+    assert!(ok(store.get_key_usage(&r, &key.key_id).await, "get_key_usage").is_none());
+    let usage = |operation: &str, ts| KeyUsageRecord {
+        region: r.clone(),
+        key_id: key.key_id,
+        operation: operation.to_owned(),
+        timestamp_ms: ts,
+        request_id: format!("req-{ts}"),
+    };
+    ok(
+        store.put_key_usage(&[usage("Encrypt", 1)]).await,
+        "put_key_usage",
+    );
+    ok(
+        store.put_key_usage(&[usage("Decrypt", 2)]).await,
+        "put_key_usage",
+    );
+    assert_eq!(
+        ok(store.get_key_usage(&r, &key.key_id).await, "get_key_usage"),
+        Some(usage("Decrypt", 2))
+    );
+    // Usage of a key that no longer exists is ignored, not an error.
+    let gone = KeyUsageRecord {
+        key_id: KeyId::new_random(),
+        ..usage("Encrypt", 3)
+    };
+    ok(
+        store.put_key_usage(&[gone]).await,
+        "put_key_usage for a missing key",
+    );
+}
+
+/// A lease belongs to one holder until it expires; its holder can renew it.
+pub async fn leases_are_exclusive_until_they_expire(store: &dyn Store) {
+    let name = format!("conformance-lease-{}", KeyId::new_random());
+    assert!(ok(
+        store.try_acquire_lease(&name, "node-a", 1_000, 100).await,
+        "acquire"
+    ));
+    assert!(!ok(
+        store.try_acquire_lease(&name, "node-b", 1_050, 100).await,
+        "contend"
+    ));
+    assert!(ok(
+        store.try_acquire_lease(&name, "node-a", 1_050, 100).await,
+        "renew"
+    ));
+    assert!(!ok(
+        store.try_acquire_lease(&name, "node-b", 1_149, 100).await,
+        "before expiry"
+    ));
+    assert!(ok(
+        store.try_acquire_lease(&name, "node-b", 1_150, 100).await,
+        "after expiry"
+    ));
+    assert!(!ok(
+        store.try_acquire_lease(&name, "node-a", 1_200, 100).await,
+        "old holder"
+    ));
 }

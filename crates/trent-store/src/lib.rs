@@ -27,6 +27,9 @@ pub enum StoreError {
     /// A record with the same unique identity already exists.
     #[error("record already exists")]
     AlreadyExists,
+    /// The record changed since it was read (optimistic concurrency); re-read and retry.
+    #[error("record was modified concurrently")]
+    Conflict,
     /// A stored value could not be decoded (corrupt or from an incompatible version).
     #[error("corrupt stored record: {0}")]
     Corrupt(String),
@@ -76,8 +79,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<i64>;
     /// Reads a key by region and id.
     async fn get_key(&self, region: &Region, key_id: &KeyId) -> StoreResult<Option<KeyRecord>>;
-    /// Replaces every mutable field of an existing key (matched by region and key id).
-    /// `NotFound` if absent.
+    /// Replaces every mutable field of an existing key (matched by region and key id) if its
+    /// stored `version` equals `key.version`, and increments the version. `NotFound` if
+    /// absent, `Conflict` if the key changed since it was read.
     async fn update_key(&self, key: &KeyRecord) -> StoreResult<()>;
     /// Keys of one account in one region whose `seq` is greater than `after_seq`, in `seq`
     /// order, at most `limit` of them.
@@ -104,6 +108,69 @@ pub trait Store: Send + Sync + 'static {
         region: &Region,
         key_id: &KeyId,
     ) -> StoreResult<Vec<MaterialRecord>>;
+
+    /// Replaces a key and adds a material version in one transaction (rotation). Same
+    /// version check as `update_key`.
+    async fn rotate_key(&self, key: &KeyRecord, material: &MaterialRecord) -> StoreResult<()>;
+    /// Destroys a key with its material, tags and aliases, in one transaction. `NotFound` if
+    /// absent.
+    async fn delete_key(&self, region: &Region, key_id: &KeyId) -> StoreResult<()>;
+    /// Keys with due background work, in any account and region: pending deletion whose
+    /// deletion date is at or before `now_ms`, or automatic rotation enabled and due, in an
+    /// Enabled key.
+    async fn list_keys_due(&self, now_ms: i64, limit: usize) -> StoreResult<Vec<KeyRecord>>;
+
+    // ---- aliases ----
+
+    /// Inserts an alias; `AlreadyExists` if (account, region, name) is taken.
+    async fn create_alias(&self, alias: &AliasRecord) -> StoreResult<()>;
+    /// Reads an alias.
+    async fn get_alias(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        alias_name: &str,
+    ) -> StoreResult<Option<AliasRecord>>;
+    /// Points an existing alias at another key; `NotFound` if absent.
+    async fn update_alias(&self, alias: &AliasRecord) -> StoreResult<()>;
+    /// Deletes an alias; `NotFound` if absent.
+    async fn delete_alias(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        alias_name: &str,
+    ) -> StoreResult<()>;
+    /// Aliases of an account and region (optionally only those targeting one key) whose name
+    /// sorts after `after_name`, in name order, at most `limit`.
+    async fn list_aliases(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        target: Option<&KeyId>,
+        after_name: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<AliasRecord>>;
+
+    // ---- usage and background jobs ----
+
+    /// Records the last successful cryptographic use of keys (insert or replace per key).
+    async fn put_key_usage(&self, usage: &[KeyUsageRecord]) -> StoreResult<()>;
+    /// Reads the last recorded use of a key.
+    async fn get_key_usage(
+        &self,
+        region: &Region,
+        key_id: &KeyId,
+    ) -> StoreResult<Option<KeyUsageRecord>>;
+    /// Takes or renews the named lease for `holder` until `now_ms + ttl_ms`; `false` if
+    /// another holder has an unexpired lease. Lets several nodes share one database without
+    /// running the same background job twice.
+    async fn try_acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now_ms: i64,
+        ttl_ms: i64,
+    ) -> StoreResult<bool>;
 
     // ---- node-wide settings ----
 

@@ -91,6 +91,57 @@ pub struct KeyRecord {
     pub multi_region: bool,
     /// The material used for new encryptions.
     pub current_material_id: Option<KeyMaterialId>,
+    /// Automatic and on-demand rotation settings.
+    pub rotation: RotationRecord,
+    /// Optimistic-concurrency version: assigned by the store (0 on creation), checked and
+    /// incremented by every `update_key`, so concurrent read-modify-write cycles cannot lose
+    /// an update. Ignored on input to `create_key`.
+    pub version: i64,
+}
+
+/// Rotation settings of a key.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RotationRecord {
+    /// Whether automatic rotation is enabled.
+    pub enabled: bool,
+    /// The automatic rotation period, once rotation has ever been enabled.
+    pub period_days: Option<i64>,
+    /// When the next automatic rotation is due (only while enabled).
+    pub next_rotation_ms: Option<i64>,
+    /// How many on-demand rotations the key has had.
+    pub on_demand_count: i64,
+}
+
+/// An alias: a friendly name for a key, unique per account and region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AliasRecord {
+    /// Owning account.
+    pub account: AccountId,
+    /// Region.
+    pub region: Region,
+    /// `alias/<name>`.
+    pub alias_name: String,
+    /// The key it points to (same account and region).
+    pub target_key_id: KeyId,
+    /// Creation time.
+    pub created_at_ms: i64,
+    /// Last time the target changed.
+    pub last_updated_ms: i64,
+}
+
+/// The last successful cryptographic use of a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyUsageRecord {
+    /// Region of the key.
+    pub region: Region,
+    /// The key.
+    pub key_id: KeyId,
+    /// The operation name, e.g. `Encrypt`.
+    pub operation: String,
+    /// When it happened.
+    pub timestamp_ms: i64,
+    /// The request id of that call.
+    pub request_id: String,
 }
 
 /// How a key-material version came to be.

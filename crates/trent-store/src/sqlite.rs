@@ -18,8 +18,8 @@ use rusqlite::{ffi, params, Connection, OpenFlags, OptionalExtension, Row, Trans
 use trent_types::{AccountId, KeyId, KeyMaterialId, Region};
 
 use crate::{
-    AccessKeyRecord, AccessKeyStatus, AccountRecord, KeyRecord, MaterialRecord, MaterialSource,
-    Store, StoreError, StoreResult, UserRecord,
+    AccessKeyRecord, AccessKeyStatus, AccountRecord, AliasRecord, KeyRecord, KeyUsageRecord,
+    MaterialRecord, MaterialSource, RotationRecord, Store, StoreError, StoreResult, UserRecord,
 };
 
 /// Number of read-only connections of a file-backed store.
@@ -280,7 +280,8 @@ fn access_key_from_row(row: &Row<'_>) -> StoreResult<AccessKeyRecord> {
 }
 
 const KEY_COLUMNS: &str = "seq, region, key_id, account, created_at_ms, description, key_spec, \
-     key_usage, origin, key_state, deletion_date_ms, policy, multi_region, current_material_id";
+     key_usage, origin, key_state, deletion_date_ms, policy, multi_region, current_material_id, \
+     version, rotation_enabled, rotation_period_days, next_rotation_ms, on_demand_rotations";
 
 /// Decodes a `keys` row selected with [`KEY_COLUMNS`]; tags are loaded separately.
 fn key_from_row(row: &Row<'_>) -> StoreResult<KeyRecord> {
@@ -304,6 +305,13 @@ fn key_from_row(row: &Row<'_>) -> StoreResult<KeyRecord> {
             .as_deref()
             .map(|m| decode(m, "key material id"))
             .transpose()?,
+        version: row.get(14).db()?,
+        rotation: RotationRecord {
+            enabled: row.get(15).db()?,
+            period_days: row.get(16).db()?,
+            next_rotation_ms: row.get(17).db()?,
+            on_demand_count: row.get(18).db()?,
+        },
     })
 }
 
@@ -525,8 +533,9 @@ impl Store for SqliteStore {
             tx.prepare_cached(
                 "INSERT INTO keys (region, key_id, account, created_at_ms, description, key_spec, \
                  key_usage, origin, key_state, deletion_date_ms, policy, multi_region, \
-                 current_material_id) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                 current_material_id, version, rotation_enabled, rotation_period_days, \
+                 next_rotation_ms, on_demand_rotations) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 0, ?14, ?15, ?16, ?17)",
             )
             .db()?
             .execute(params![
@@ -543,6 +552,10 @@ impl Store for SqliteStore {
                 key.policy,
                 key.multi_region,
                 key.current_material_id.map(|m| m.to_string()),
+                key.rotation.enabled,
+                key.rotation.period_days,
+                key.rotation.next_rotation_ms,
+                key.rotation.on_demand_count,
             ])
             .db()?;
             let seq = tx.last_insert_rowid();
@@ -596,45 +609,7 @@ impl Store for SqliteStore {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .db()?;
-            let seq: Option<i64> = tx
-                .prepare_cached("SELECT seq FROM keys WHERE region = ?1 AND key_id = ?2")
-                .db()?
-                .query_row(
-                    params![key.region.as_str(), key.key_id.to_string()],
-                    |row| row.get(0),
-                )
-                .optional()
-                .db()?;
-            let Some(seq) = seq else {
-                return Err(StoreError::NotFound);
-            };
-            tx.prepare_cached(
-                "UPDATE keys SET account = ?2, created_at_ms = ?3, description = ?4, \
-                 key_spec = ?5, key_usage = ?6, origin = ?7, key_state = ?8, \
-                 deletion_date_ms = ?9, policy = ?10, multi_region = ?11, \
-                 current_material_id = ?12 WHERE seq = ?1",
-            )
-            .db()?
-            .execute(params![
-                seq,
-                key.account.as_str(),
-                key.created_at_ms,
-                key.description,
-                key.key_spec.as_str(),
-                key.key_usage.as_str(),
-                key.origin.as_str(),
-                key.key_state.as_str(),
-                key.deletion_date_ms,
-                key.policy,
-                key.multi_region,
-                key.current_material_id.map(|m| m.to_string()),
-            ])
-            .db()?;
-            tx.prepare_cached("DELETE FROM key_tags WHERE key_seq = ?1")
-                .db()?
-                .execute([seq])
-                .db()?;
-            insert_tags(&tx, seq, &key.tags)?;
+            update_key_in(&tx, &key)?;
             tx.commit().db()?;
             Ok(())
         })
@@ -743,6 +718,301 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn rotate_key(&self, key: &KeyRecord, material: &MaterialRecord) -> StoreResult<()> {
+        check_tags_unique(&key.tags)?;
+        let key = key.clone();
+        let material = material.clone();
+        self.write(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .db()?;
+            update_key_in(&tx, &key)?;
+            insert_material(&tx, &material)?;
+            tx.commit().db()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete_key(&self, region: &Region, key_id: &KeyId) -> StoreResult<()> {
+        let region = region.clone();
+        let key_id = key_id.to_string();
+        self.write(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .db()?;
+            tx.prepare_cached("DELETE FROM aliases WHERE region = ?1 AND target_key_id = ?2")
+                .db()?
+                .execute(params![region.as_str(), key_id])
+                .db()?;
+            let removed = tx
+                .prepare_cached("DELETE FROM keys WHERE region = ?1 AND key_id = ?2")
+                .db()?
+                .execute(params![region.as_str(), key_id])
+                .db()?;
+            if removed == 0 {
+                return Err(StoreError::NotFound);
+            }
+            tx.commit().db()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list_keys_due(&self, now_ms: i64, limit: usize) -> StoreResult<Vec<KeyRecord>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(move |conn| {
+            let tx = conn.unchecked_transaction().db()?;
+            let mut keys = Vec::new();
+            {
+                let mut stmt = tx
+                    .prepare_cached(&format!(
+                        "SELECT {KEY_COLUMNS} FROM keys \
+                         WHERE (key_state = 'PendingDeletion' AND deletion_date_ms <= ?1) \
+                            OR (rotation_enabled = 1 AND key_state = 'Enabled' \
+                                AND next_rotation_ms <= ?1) \
+                         ORDER BY seq LIMIT ?2"
+                    ))
+                    .db()?;
+                let mut rows = stmt.query(params![now_ms, limit]).db()?;
+                while let Some(row) = rows.next().db()? {
+                    keys.push(key_from_row(row)?);
+                }
+            }
+            for key in &mut keys {
+                key.tags = load_tags(&tx, key.seq)?;
+            }
+            tx.finish().db()?;
+            Ok(keys)
+        })
+        .await
+    }
+
+    async fn create_alias(&self, alias: &AliasRecord) -> StoreResult<()> {
+        let alias = alias.clone();
+        self.write(move |conn| {
+            conn.prepare_cached(&format!(
+                "INSERT INTO aliases ({ALIAS_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+            ))
+            .db()?
+            .execute(params![
+                alias.account.as_str(),
+                alias.region.as_str(),
+                alias.alias_name,
+                alias.target_key_id.to_string(),
+                alias.created_at_ms,
+                alias.last_updated_ms,
+            ])
+            .db()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_alias(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        alias_name: &str,
+    ) -> StoreResult<Option<AliasRecord>> {
+        let account = account.clone();
+        let region = region.clone();
+        let alias_name = alias_name.to_owned();
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "SELECT {ALIAS_COLUMNS} FROM aliases \
+                     WHERE account = ?1 AND region = ?2 AND alias_name = ?3"
+                ))
+                .db()?;
+            let mut rows = stmt
+                .query(params![account.as_str(), region.as_str(), alias_name])
+                .db()?;
+            match rows.next().db()? {
+                Some(row) => alias_from_row(row).map(Some),
+                None => Ok(None),
+            }
+        })
+        .await
+    }
+
+    async fn update_alias(&self, alias: &AliasRecord) -> StoreResult<()> {
+        let alias = alias.clone();
+        self.write(move |conn| {
+            let changed = conn
+                .prepare_cached(
+                    "UPDATE aliases SET target_key_id = ?4, last_updated_ms = ?5 \
+                     WHERE account = ?1 AND region = ?2 AND alias_name = ?3",
+                )
+                .db()?
+                .execute(params![
+                    alias.account.as_str(),
+                    alias.region.as_str(),
+                    alias.alias_name,
+                    alias.target_key_id.to_string(),
+                    alias.last_updated_ms,
+                ])
+                .db()?;
+            if changed == 0 {
+                return Err(StoreError::NotFound);
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete_alias(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        alias_name: &str,
+    ) -> StoreResult<()> {
+        let account = account.clone();
+        let region = region.clone();
+        let alias_name = alias_name.to_owned();
+        self.write(move |conn| {
+            let changed = conn
+                .prepare_cached(
+                    "DELETE FROM aliases WHERE account = ?1 AND region = ?2 AND alias_name = ?3",
+                )
+                .db()?
+                .execute(params![account.as_str(), region.as_str(), alias_name])
+                .db()?;
+            if changed == 0 {
+                return Err(StoreError::NotFound);
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list_aliases(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        target: Option<&KeyId>,
+        after_name: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<AliasRecord>> {
+        let account = account.clone();
+        let region = region.clone();
+        let target = target.map(|t| t.to_string());
+        let after = after_name.unwrap_or("").to_owned();
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "SELECT {ALIAS_COLUMNS} FROM aliases \
+                     WHERE account = ?1 AND region = ?2 AND alias_name > ?3 \
+                       AND (?4 IS NULL OR target_key_id = ?4) \
+                     ORDER BY alias_name LIMIT ?5"
+                ))
+                .db()?;
+            let mut rows = stmt
+                .query(params![
+                    account.as_str(),
+                    region.as_str(),
+                    after,
+                    target,
+                    limit
+                ])
+                .db()?;
+            let mut out = Vec::new();
+            while let Some(row) = rows.next().db()? {
+                out.push(alias_from_row(row)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn put_key_usage(&self, usage: &[KeyUsageRecord]) -> StoreResult<()> {
+        let usage = usage.to_vec();
+        self.write(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .db()?;
+            for u in &usage {
+                // A key destroyed meanwhile has no row to reference: skip it.
+                tx.prepare_cached(
+                    "INSERT OR REPLACE INTO key_last_usage \
+                     (region, key_id, operation, timestamp_ms, request_id) \
+                     SELECT ?1, ?2, ?3, ?4, ?5 \
+                     WHERE EXISTS (SELECT 1 FROM keys WHERE region = ?1 AND key_id = ?2)",
+                )
+                .db()?
+                .execute(params![
+                    u.region.as_str(),
+                    u.key_id.to_string(),
+                    u.operation,
+                    u.timestamp_ms,
+                    u.request_id,
+                ])
+                .db()?;
+            }
+            tx.commit().db()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_key_usage(
+        &self,
+        region: &Region,
+        key_id: &KeyId,
+    ) -> StoreResult<Option<KeyUsageRecord>> {
+        let region = region.clone();
+        let key_id = *key_id;
+        self.read(move |conn| {
+            let found: Option<(String, i64, String)> = conn
+                .prepare_cached(
+                    "SELECT operation, timestamp_ms, request_id FROM key_last_usage \
+                     WHERE region = ?1 AND key_id = ?2",
+                )
+                .db()?
+                .query_row(params![region.as_str(), key_id.to_string()], |row| {
+                    Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                })
+                .optional()
+                .db()?;
+            Ok(
+                found.map(|(operation, timestamp_ms, request_id)| KeyUsageRecord {
+                    region: region.clone(),
+                    key_id,
+                    operation,
+                    timestamp_ms,
+                    request_id,
+                }),
+            )
+        })
+        .await
+    }
+
+    async fn try_acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now_ms: i64,
+        ttl_ms: i64,
+    ) -> StoreResult<bool> {
+        let name = name.to_owned();
+        let holder = holder.to_owned();
+        self.write(move |conn| {
+            let changed = conn
+                .prepare_cached(
+                    "INSERT INTO leases (name, holder, expires_at_ms) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, \
+                         expires_at_ms = excluded.expires_at_ms \
+                     WHERE leases.holder = excluded.holder OR leases.expires_at_ms <= ?4",
+                )
+                .db()?
+                .execute(params![name, holder, now_ms.saturating_add(ttl_ms), now_ms])
+                .db()?;
+            Ok(changed > 0)
+        })
+        .await
+    }
+
     async fn get_setting(&self, name: &str) -> StoreResult<Option<String>> {
         let name = name.to_owned();
         self.read(move |conn| {
@@ -774,3 +1044,70 @@ impl Store for SqliteStore {
 
 #[cfg(test)]
 mod tests;
+
+/// Replaces a key's mutable columns and tags inside `tx`, checking and bumping its version.
+fn update_key_in(tx: &rusqlite::Transaction<'_>, key: &KeyRecord) -> StoreResult<()> {
+    let found: Option<(i64, i64)> = tx
+        .prepare_cached("SELECT seq, version FROM keys WHERE region = ?1 AND key_id = ?2")
+        .db()?
+        .query_row(
+            params![key.region.as_str(), key.key_id.to_string()],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()
+        .db()?;
+    let Some((seq, version)) = found else {
+        return Err(StoreError::NotFound);
+    };
+    if version != key.version {
+        return Err(StoreError::Conflict);
+    }
+    tx.prepare_cached(
+        "UPDATE keys SET account = ?2, created_at_ms = ?3, description = ?4, \
+         key_spec = ?5, key_usage = ?6, origin = ?7, key_state = ?8, \
+         deletion_date_ms = ?9, policy = ?10, multi_region = ?11, \
+         current_material_id = ?12, version = version + 1, rotation_enabled = ?13, \
+         rotation_period_days = ?14, next_rotation_ms = ?15, on_demand_rotations = ?16 \
+         WHERE seq = ?1",
+    )
+    .db()?
+    .execute(params![
+        seq,
+        key.account.as_str(),
+        key.created_at_ms,
+        key.description,
+        key.key_spec.as_str(),
+        key.key_usage.as_str(),
+        key.origin.as_str(),
+        key.key_state.as_str(),
+        key.deletion_date_ms,
+        key.policy,
+        key.multi_region,
+        key.current_material_id.map(|m| m.to_string()),
+        key.rotation.enabled,
+        key.rotation.period_days,
+        key.rotation.next_rotation_ms,
+        key.rotation.on_demand_count,
+    ])
+    .db()?;
+    tx.prepare_cached("DELETE FROM key_tags WHERE key_seq = ?1")
+        .db()?
+        .execute([seq])
+        .db()?;
+    insert_tags(tx, seq, &key.tags)?;
+    Ok(())
+}
+
+fn alias_from_row(row: &Row<'_>) -> StoreResult<AliasRecord> {
+    Ok(AliasRecord {
+        account: decode(&row.get::<_, String>(0).db()?, "account id")?,
+        region: decode(&row.get::<_, String>(1).db()?, "region")?,
+        alias_name: row.get(2).db()?,
+        target_key_id: decode(&row.get::<_, String>(3).db()?, "key id")?,
+        created_at_ms: row.get(4).db()?,
+        last_updated_ms: row.get(5).db()?,
+    })
+}
+
+const ALIAS_COLUMNS: &str =
+    "account, region, alias_name, target_key_id, created_at_ms, last_updated_ms";

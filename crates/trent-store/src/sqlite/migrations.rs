@@ -88,8 +88,47 @@ CREATE TABLE settings (
 );
 "#;
 
+/// Version 2: optimistic-concurrency versions and rotation settings on keys, aliases, the last
+/// use of each key, and leases for background jobs shared by several nodes.
+const V2: &str = r#"
+ALTER TABLE keys ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE keys ADD COLUMN rotation_enabled INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE keys ADD COLUMN rotation_period_days INTEGER;
+ALTER TABLE keys ADD COLUMN next_rotation_ms INTEGER;
+ALTER TABLE keys ADD COLUMN on_demand_rotations INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX keys_deletion_due ON keys (deletion_date_ms) WHERE key_state = 'PendingDeletion';
+CREATE INDEX keys_rotation_due ON keys (next_rotation_ms) WHERE rotation_enabled = 1;
+
+CREATE TABLE aliases (
+    account         TEXT    NOT NULL,
+    region          TEXT    NOT NULL,
+    alias_name      TEXT    NOT NULL,
+    target_key_id   TEXT    NOT NULL,
+    created_at_ms   INTEGER NOT NULL,
+    last_updated_ms INTEGER NOT NULL,
+    PRIMARY KEY (account, region, alias_name)
+);
+CREATE INDEX aliases_by_target ON aliases (region, target_key_id);
+
+CREATE TABLE key_last_usage (
+    region          TEXT    NOT NULL,
+    key_id          TEXT    NOT NULL,
+    operation       TEXT    NOT NULL,
+    timestamp_ms    INTEGER NOT NULL,
+    request_id      TEXT    NOT NULL,
+    PRIMARY KEY (region, key_id),
+    FOREIGN KEY (region, key_id) REFERENCES keys (region, key_id) ON DELETE CASCADE
+);
+
+CREATE TABLE leases (
+    name            TEXT    NOT NULL PRIMARY KEY,
+    holder          TEXT    NOT NULL,
+    expires_at_ms   INTEGER NOT NULL
+);
+"#;
+
 /// Every migration, in order. The schema version after all of them is `MIGRATIONS.len()`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The schema version this build writes.
 pub(crate) fn latest_version() -> i64 {

@@ -31,6 +31,8 @@ fn key(account: &AccountId, region: &Region) -> KeyRecord {
         tags: vec![("team".to_owned(), "storage".to_owned())],
         multi_region: false,
         current_material_id: None,
+        rotation: crate::RotationRecord::default(),
+        version: 0,
     }
 }
 
