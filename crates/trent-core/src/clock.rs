@@ -45,3 +45,28 @@ impl Clock for OffsetClock {
 pub fn epoch_seconds(ms: i64) -> f64 {
     ms as f64 / 1000.0
 }
+
+/// A clock that adds an offset, in milliseconds, read from a file: lets end-to-end tests move
+/// the time of a running server (`trent serve --test-clock-offset-file`). A missing or
+/// unreadable file means no offset. Never use it in production.
+#[derive(Debug)]
+pub struct FileOffsetClock {
+    path: std::path::PathBuf,
+}
+
+impl FileOffsetClock {
+    /// Reads the offset from `path` on every call.
+    pub fn new(path: std::path::PathBuf) -> Self {
+        Self { path }
+    }
+}
+
+impl Clock for FileOffsetClock {
+    fn now_ms(&self) -> i64 {
+        let offset = std::fs::read_to_string(&self.path)
+            .ok()
+            .and_then(|text| text.trim().parse::<i64>().ok())
+            .unwrap_or(0);
+        SystemClock.now_ms().saturating_add(offset)
+    }
+}

@@ -58,6 +58,15 @@ pub enum OpError {
     /// `CustomKeyStoreNotFoundException`.
     #[error("{0}")]
     CustomKeyStoreNotFound(String),
+    /// `AlreadyExistsException`.
+    #[error("{0}")]
+    AlreadyExists(String),
+    /// `InvalidAliasNameException`.
+    #[error("{0}")]
+    InvalidAliasName(String),
+    /// `ConflictException`.
+    #[error("{0}")]
+    Conflict(String),
     /// `DryRunOperationException`.
     #[error("The request would have succeeded, but the DryRun option is set.")]
     DryRunOperation,
@@ -108,6 +117,9 @@ impl OpError {
             Self::Tag(_) => "TagException",
             Self::MalformedPolicyDocument(_) => "MalformedPolicyDocumentException",
             Self::CustomKeyStoreNotFound(_) => "CustomKeyStoreNotFoundException",
+            Self::AlreadyExists(_) => "AlreadyExistsException",
+            Self::InvalidAliasName(_) => "InvalidAliasNameException",
+            Self::Conflict(_) => "ConflictException",
             Self::DryRunOperation => "DryRunOperationException",
             Self::Internal(_) => "KMSInternalException",
         }

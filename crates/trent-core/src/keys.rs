@@ -4,7 +4,7 @@
 use base64::Engine as _;
 use trent_store::KeyRecord;
 use trent_types::{
-    EncryptionAlgorithm, KeyArn, KeyId, KeyManager, KeySpec, KeyState, KeyUsage, KmsArn,
+    AccountId, EncryptionAlgorithm, KeyArn, KeyId, KeyManager, KeySpec, KeyState, KeyUsage, KmsArn,
 };
 use trent_wire::KeyMetadata;
 
@@ -18,7 +18,6 @@ pub(crate) enum IdForms {
     /// Key id, key ARN, alias name or alias ARN (cryptographic operations, DescribeKey).
     KeyOrAlias,
     /// Key id or key ARN only (management operations).
-    #[allow(dead_code)] // management operations land with the key lifecycle issue
     KeyOnly,
 }
 
@@ -54,8 +53,24 @@ impl Kms {
                         .map_err(|_| OpError::InvalidArn(format!("Invalid arn {input}")))?;
                     (account, key_id)
                 }
-                Some(KmsArn::Alias { .. }) if forms == IdForms::KeyOrAlias => {
-                    return Err(OpError::NotFound(format!("Alias {input} is not found.")));
+                Some(KmsArn::Alias {
+                    region,
+                    account,
+                    name,
+                    ..
+                }) if forms == IdForms::KeyOrAlias => {
+                    if region != ctx.region.as_str() {
+                        return Err(OpError::NotFound(format!("Invalid arn {region}")));
+                    }
+                    let account: AccountId = account
+                        .parse()
+                        .map_err(|_| OpError::InvalidArn(format!("Invalid arn {input}")))?;
+                    let alias = self
+                        .store()
+                        .get_alias(&account, &ctx.region, &name)
+                        .await?
+                        .ok_or_else(|| OpError::NotFound(format!("Alias {input} is not found.")))?;
+                    (account, alias.target_key_id)
                 }
                 Some(KmsArn::Alias { .. }) => {
                     return Err(OpError::NotFound(format!("Invalid keyId '{input}'")));
@@ -63,13 +78,21 @@ impl Kms {
                 None => return Err(OpError::InvalidArn(format!("Invalid arn {input}"))),
             }
         } else if input.starts_with("alias/") {
-            if forms == IdForms::KeyOrAlias {
-                return Err(OpError::NotFound(format!(
-                    "Alias arn:aws:kms:{}:{}:{} is not found.",
-                    ctx.region, ctx.principal.account, input
-                )));
+            if forms != IdForms::KeyOrAlias {
+                return Err(OpError::NotFound(format!("Invalid keyId '{input}'")));
             }
-            return Err(OpError::NotFound(format!("Invalid keyId '{input}'")));
+            let account = ctx.principal.account.clone();
+            let alias = self
+                .store()
+                .get_alias(&account, &ctx.region, input)
+                .await?
+                .ok_or_else(|| {
+                    OpError::NotFound(format!(
+                        "Alias arn:aws:kms:{}:{}:{} is not found.",
+                        ctx.region, account, input
+                    ))
+                })?;
+            (account, alias.target_key_id)
         } else {
             let key_id: KeyId = input
                 .parse()
@@ -144,6 +167,57 @@ impl Kms {
                 &resource,
             )))
         }
+    }
+}
+
+/// How many times a read-modify-write of a key is retried when another writer got there first.
+const MODIFY_ATTEMPTS: usize = 8;
+
+impl Kms {
+    /// Resolves a key, authorizes `action`, and applies `change` to it with optimistic
+    /// concurrency: `change` returns the new record (or an error, which aborts); if another
+    /// writer updated the key meanwhile, the key is re-read and `change` runs again.
+    pub(crate) async fn modify_key<T>(
+        &self,
+        ctx: &RequestContext,
+        key_id: &str,
+        action: &str,
+        mut change: impl FnMut(&KeyRecord) -> Result<(KeyRecord, T), OpError>,
+    ) -> Result<(KeyRecord, T), OpError> {
+        let mut key = self.resolve_key(ctx, key_id, IdForms::KeyOnly).await?;
+        self.authorize_key(ctx, action, &key)?;
+        for _ in 0..MODIFY_ATTEMPTS {
+            let (updated, extra) = change(&key)?;
+            match self.store().update_key(&updated).await {
+                Ok(()) => {
+                    let stored = KeyRecord {
+                        version: updated.version + 1,
+                        ..updated
+                    };
+                    return Ok((stored, extra));
+                }
+                Err(trent_store::StoreError::Conflict) => {
+                    key = self.resolve_key(ctx, key_id, IdForms::KeyOnly).await?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(OpError::internal(
+            "key kept changing concurrently; giving up",
+        ))
+    }
+}
+
+/// `KMSInvalidStateException` for a key scheduled for deletion (management operations that
+/// refuse pending-deletion keys).
+pub(crate) fn refuse_pending_deletion(key: &KeyRecord) -> Result<(), OpError> {
+    if key.key_state.is_pending_deletion() {
+        Err(OpError::InvalidState(format!(
+            "{} is pending deletion.",
+            key_arn(key)
+        )))
+    } else {
+        Ok(())
     }
 }
 
@@ -278,4 +352,23 @@ pub(crate) fn decode_marker(kind: &str, marker: &str) -> Result<i64, OpError> {
         return Err(invalid());
     }
     position.parse().map_err(|_| invalid())
+}
+
+/// Encodes a text position (an alias name, a tag key) as an opaque marker.
+pub(crate) fn encode_text_marker(kind: &str, position: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{kind}:{position}"))
+}
+
+/// Decodes a marker made by [`encode_text_marker`] for the same `kind`.
+pub(crate) fn decode_text_marker(kind: &str, marker: &str) -> Result<String, OpError> {
+    let invalid = || OpError::InvalidMarker("Invalid marker".to_owned());
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(marker)
+        .map_err(|_| invalid())?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    let (k, position) = text.split_once(':').ok_or_else(invalid)?;
+    if k != kind {
+        return Err(invalid());
+    }
+    Ok(position.to_owned())
 }

@@ -16,12 +16,14 @@ pub mod identity;
 mod keys;
 mod material;
 mod ops;
+mod scheduler;
+mod usage;
 
 use std::net::IpAddr;
 use std::sync::Arc;
 
 pub use authz::{AccountBoundaryAuthorizer, Authorizer, Decision};
-pub use clock::{Clock, OffsetClock, SystemClock};
+pub use clock::{Clock, FileOffsetClock, OffsetClock, SystemClock};
 pub use error::{InternalCause, OpError};
 pub use trent_wire::Operation;
 
@@ -57,6 +59,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     materials: material::MaterialCache,
     credentials: identity::CredentialCache,
+    usage: usage::UsageTracker,
 }
 
 impl std::fmt::Debug for Kms {
@@ -83,6 +86,7 @@ impl Kms {
                 clock,
                 materials: material::MaterialCache::new(material::DEFAULT_CACHE_CAPACITY),
                 credentials: identity::CredentialCache::default(),
+                usage: usage::UsageTracker::default(),
             }),
         }
     }

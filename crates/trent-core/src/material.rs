@@ -78,7 +78,6 @@ impl MaterialCache {
     }
 
     /// Forgets every cached material of a key (used when a key is destroyed).
-    #[allow(dead_code)] // used by key deletion, which lands with the lifecycle operations
     pub(crate) fn forget_key(&self, region: &Region, key_id: &KeyId) {
         if let Ok(mut entries) = self.entries.lock() {
             entries.retain(|(r, k, _), _| !(r == region && k == key_id));

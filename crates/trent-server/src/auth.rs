@@ -66,9 +66,9 @@ impl Authenticator {
             .await
             .map_err(AuthError::Internal)?
             .ok_or(SigV4Error::UnrecognizedClient)?;
-        let now_ms = self.kms.clock().now_ms();
-        let now = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(now_ms) * 1_000_000)
-            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+        // Signatures are checked against the wall clock, not the service's (test-movable)
+        // clock: the skew rule is about the caller's clock versus real time.
+        let now = time::OffsetDateTime::now_utc();
         let skew = time::Duration::try_from(MAX_CLOCK_SKEW).unwrap_or(time::Duration::minutes(5));
         trent_sigv4::check_request_time(&info, now, skew)?;
         let key = self.signing_keys.get_or_derive(

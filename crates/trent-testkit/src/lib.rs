@@ -28,6 +28,8 @@ pub const REGION: &str = "us-east-1";
 pub struct TestServer {
     binary: PathBuf,
     data_dir: tempfile::TempDir,
+    clock_dir: tempfile::TempDir,
+    clock_offset_ms: i64,
     child: Option<Child>,
     endpoint: String,
 }
@@ -39,6 +41,8 @@ impl TestServer {
         let mut server = Self {
             binary: binary.as_ref().to_owned(),
             data_dir,
+            clock_dir: tempfile::tempdir().expect("temp clock dir"),
+            clock_offset_ms: 0,
             child: None,
             endpoint: String::new(),
         };
@@ -57,6 +61,8 @@ impl TestServer {
             .env("TRENT_BOOTSTRAP_ACCESS_KEY_ID", ACCESS_KEY_ID)
             .env("TRENT_BOOTSTRAP_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY)
             .env("TRENT_LOG", "warn")
+            .env("TRENT_SCHEDULER_INTERVAL_MS", "50")
+            .env("TRENT_TEST_CLOCK_OFFSET_FILE", self.clock_file())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -73,6 +79,20 @@ impl TestServer {
             .to_owned();
         self.endpoint = address;
         self.child = Some(child);
+    }
+
+    fn clock_file(&self) -> PathBuf {
+        self.clock_dir.path().join("clock-offset-ms")
+    }
+
+    /// Moves the server's clock forward by `ms` milliseconds (deletion windows, rotation
+    /// periods), then waits long enough for the background scheduler to run a few times.
+    pub fn advance_clock(&mut self, ms: i64) {
+        self.clock_offset_ms += ms;
+        let tmp = self.clock_dir.path().join("clock-offset-ms.tmp");
+        std::fs::write(&tmp, self.clock_offset_ms.to_string()).expect("write clock offset");
+        std::fs::rename(&tmp, self.clock_file()).expect("publish clock offset");
+        std::thread::sleep(Duration::from_millis(400));
     }
 
     /// `http://127.0.0.1:<port>`.

@@ -4,10 +4,11 @@ use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Args;
 use trent_core::identity::{BootstrapCredentials, BootstrapOptions};
-use trent_core::{AccountBoundaryAuthorizer, Kms, SystemClock};
+use trent_core::{AccountBoundaryAuthorizer, Clock, FileOffsetClock, Kms, SystemClock};
 use trent_rootkey::SealedFileRootKey;
 use trent_sigv4::SecretAccessKey;
 use trent_store::SqliteStore;
@@ -21,6 +22,17 @@ pub(crate) struct ServeArgs {
     /// Directory holding the database, the sealed root key and the credentials file.
     #[arg(long, env = "TRENT_DATA_DIR", default_value = "./trent-data")]
     data_dir: PathBuf,
+    /// How often the background scheduler completes due deletions and rotations (ms).
+    #[arg(
+        long,
+        env = "TRENT_SCHEDULER_INTERVAL_MS",
+        default_value_t = 60_000,
+        hide = true
+    )]
+    scheduler_interval_ms: u64,
+    /// Testing only: add the offset (ms) stored in this file to the server's clock.
+    #[arg(long, env = "TRENT_TEST_CLOCK_OFFSET_FILE", hide = true)]
+    test_clock_offset_file: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -71,11 +83,18 @@ async fn serve(args: ServeArgs) -> Result<(), ServeError> {
         tracing::info!(path = %root_path.display(), "generated and sealed a new root key");
     }
     let store = SqliteStore::open(&data_dir.join("trent.db"))?;
+    let clock: Arc<dyn Clock> = match &args.test_clock_offset_file {
+        Some(path) => {
+            tracing::warn!(path = %path.display(), "using a test clock offset file");
+            Arc::new(FileOffsetClock::new(path.clone()))
+        }
+        None => Arc::new(SystemClock),
+    };
     let kms = Kms::new(
         Arc::new(store),
         Arc::new(root_key),
         Arc::new(AccountBoundaryAuthorizer),
-        Arc::new(SystemClock),
+        clock,
     );
     let credentials = kms
         .bootstrap(bootstrap_options_from_env()?)
@@ -100,9 +119,26 @@ async fn serve(args: ServeArgs) -> Result<(), ServeError> {
         stdout.flush()?;
     }
     tracing::info!(address = %local, data_dir = %data_dir.display(), "trent is serving");
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let wait_stop = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stopped| *stopped).await;
+    };
+    let scheduler = {
+        let kms = kms.clone();
+        let node_id = uuid::Uuid::new_v4().to_string();
+        let interval = Duration::from_millis(args.scheduler_interval_ms.max(10));
+        let stop = wait_stop(stop_rx.clone());
+        tokio::spawn(async move { kms.run_scheduler(node_id, interval, stop).await })
+    };
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    });
     trent_server::Server::new(kms)
-        .serve(listener, shutdown_signal())
+        .serve(listener, wait_stop(stop_rx))
         .await?;
+    let _ = scheduler.await;
     tracing::info!("shut down");
     Ok(())
 }

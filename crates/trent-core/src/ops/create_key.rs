@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use trent_store::{KeyRecord, MaterialRecord, MaterialSource};
+use trent_store::{KeyRecord, MaterialRecord, MaterialSource, RotationRecord};
 use trent_types::{KeyArn, KeyId, KeySpec, KeyState, KeyUsage, Origin};
 use trent_wire::{CreateKeyRequest, CreateKeyResponse, Tag};
 
@@ -97,6 +97,8 @@ pub(crate) async fn run(
         tags,
         multi_region: false,
         current_material_id: Some(material_id),
+        rotation: RotationRecord::default(),
+        version: 0,
     };
     let material_record = MaterialRecord {
         region: ctx.region.clone(),

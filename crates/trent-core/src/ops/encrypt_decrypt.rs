@@ -219,6 +219,7 @@ pub(crate) async fn decrypt(
     let ec = symmetric_only_context(&source.key, req.encryption_context.as_ref())?;
     check_dry_run(req.dry_run)?;
     let mut plaintext = open(kms, &source, blob.as_bytes(), &ec).await?;
+    kms.record_use(ctx, &source.key, "Decrypt");
     Ok(DecryptResponse {
         key_id: Some(key_arn(&source.key).to_string()),
         plaintext: Some(std::mem::take(&mut *plaintext).into()),
@@ -284,6 +285,8 @@ pub(crate) async fn re_encrypt(
     let (new_blob, destination_material) = kms
         .encrypt_symmetric(&destination, &destination_ec, &plaintext)
         .await?;
+    kms.record_use(ctx, &source.key, "ReEncrypt");
+    kms.record_use(ctx, &destination, "ReEncrypt");
     Ok(ReEncryptResponse {
         ciphertext_blob: Some(new_blob.into()),
         source_key_id: Some(key_arn(&source.key).to_string()),

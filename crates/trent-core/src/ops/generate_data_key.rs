@@ -69,6 +69,7 @@ async fn generate(
     let ec = params.encryption_context.cloned().unwrap_or_default();
     let plaintext = trent_crypto::random_bytes(length).map_err(OpError::internal)?;
     let (ciphertext, material_id) = kms.encrypt_symmetric(&key, &ec, &plaintext).await?;
+    kms.record_use(ctx, &key, operation);
     Ok(DataKey {
         plaintext,
         ciphertext,

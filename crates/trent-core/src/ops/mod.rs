@@ -1,11 +1,16 @@
 //! One module per KMS operation, and the dispatcher from [`Operation`] to them.
 
+mod aliases;
 mod create_key;
 mod describe_key;
 mod encrypt_decrypt;
 mod generate_data_key;
 mod generate_random;
+mod last_usage;
+mod lifecycle;
 mod list_keys;
+mod rotation;
+mod tags;
 
 use trent_wire::{parse_request, to_json, Operation};
 
@@ -17,34 +22,47 @@ pub(crate) async fn dispatch(
     operation: Operation,
     body: &[u8],
 ) -> Result<Vec<u8>, OpError> {
+    /// Parses the body as the request type, runs the handler, serialises its response.
+    macro_rules! op {
+        ($handler:path) => {
+            Ok(to_json(&$handler(kms, ctx, parse_request(body)?).await?))
+        };
+    }
+    /// The same for operations without an output shape (an empty JSON object).
+    macro_rules! op_no_output {
+        ($handler:path) => {{
+            $handler(kms, ctx, parse_request(body)?).await?;
+            Ok(b"{}".to_vec())
+        }};
+    }
     match operation {
-        Operation::CreateKey => Ok(to_json(
-            &create_key::run(kms, ctx, parse_request(body)?).await?,
-        )),
-        Operation::DescribeKey => Ok(to_json(
-            &describe_key::run(kms, ctx, parse_request(body)?).await?,
-        )),
-        Operation::ListKeys => Ok(to_json(
-            &list_keys::run(kms, ctx, parse_request(body)?).await?,
-        )),
-        Operation::Encrypt => Ok(to_json(
-            &encrypt_decrypt::encrypt(kms, ctx, parse_request(body)?).await?,
-        )),
-        Operation::Decrypt => Ok(to_json(
-            &encrypt_decrypt::decrypt(kms, ctx, parse_request(body)?).await?,
-        )),
-        Operation::ReEncrypt => Ok(to_json(
-            &encrypt_decrypt::re_encrypt(kms, ctx, parse_request(body)?).await?,
-        )),
-        Operation::GenerateDataKey => Ok(to_json(
-            &generate_data_key::with_plaintext(kms, ctx, parse_request(body)?).await?,
-        )),
-        Operation::GenerateDataKeyWithoutPlaintext => Ok(to_json(
-            &generate_data_key::without_plaintext(kms, ctx, parse_request(body)?).await?,
-        )),
-        Operation::GenerateRandom => Ok(to_json(
-            &generate_random::run(kms, ctx, parse_request(body)?).await?,
-        )),
+        Operation::CreateKey => op!(create_key::run),
+        Operation::DescribeKey => op!(describe_key::run),
+        Operation::ListKeys => op!(list_keys::run),
+        Operation::Encrypt => op!(encrypt_decrypt::encrypt),
+        Operation::Decrypt => op!(encrypt_decrypt::decrypt),
+        Operation::ReEncrypt => op!(encrypt_decrypt::re_encrypt),
+        Operation::GenerateDataKey => op!(generate_data_key::with_plaintext),
+        Operation::GenerateDataKeyWithoutPlaintext => op!(generate_data_key::without_plaintext),
+        Operation::GenerateRandom => op!(generate_random::run),
+        Operation::CreateAlias => op_no_output!(aliases::create),
+        Operation::UpdateAlias => op_no_output!(aliases::update),
+        Operation::DeleteAlias => op_no_output!(aliases::delete),
+        Operation::ListAliases => op!(aliases::list),
+        Operation::TagResource => op_no_output!(tags::tag),
+        Operation::UntagResource => op_no_output!(tags::untag),
+        Operation::ListResourceTags => op!(tags::list),
+        Operation::UpdateKeyDescription => op_no_output!(lifecycle::update_description),
+        Operation::EnableKey => op_no_output!(lifecycle::enable),
+        Operation::DisableKey => op_no_output!(lifecycle::disable),
+        Operation::ScheduleKeyDeletion => op!(lifecycle::schedule_deletion),
+        Operation::CancelKeyDeletion => op!(lifecycle::cancel_deletion),
+        Operation::EnableKeyRotation => op_no_output!(rotation::enable),
+        Operation::DisableKeyRotation => op_no_output!(rotation::disable),
+        Operation::GetKeyRotationStatus => op!(rotation::status),
+        Operation::RotateKeyOnDemand => op!(rotation::on_demand),
+        Operation::ListKeyRotations => op!(rotation::list),
+        Operation::GetKeyLastUsage => op!(last_usage::run),
         other => Err(OpError::UnsupportedOperation(format!(
             "{} is not supported by this Trent server yet.",
             other.name()

@@ -76,6 +76,15 @@ def aws(*args):
     return out.stdout.decode().strip()
 
 
+def aws_json(*args):
+    out = subprocess.run(
+        ["aws", "kms", *args, "--endpoint-url", endpoint, "--output", "json"],
+        check=False, capture_output=True, env=env,
+    )
+    check(out.returncode == 0, f"aws kms {' '.join(args)}: {out.stderr.decode()}")
+    return out.stdout.decode()
+
+
 cli_key = aws("create-key", "--description", "cli", "--query", "KeyMetadata.KeyId")
 blob_b64 = aws("encrypt", "--key-id", cli_key, "--plaintext", f"fileb://{plain_path}",
                "--query", "CiphertextBlob")
@@ -86,4 +95,14 @@ plain_b64 = aws("decrypt", "--ciphertext-blob", f"fileb://{blob_path}", "--query
 check(base64.b64decode(plain_b64) == b"file contents for the CLI\n", "CLI round trip")
 dk_cli = aws("generate-data-key", "--key-id", cli_key, "--key-spec", "AES_256", "--query", "KeyId")
 check(dk_cli.endswith(cli_key), "CLI generate-data-key names the key")
+# The CLI's own paginator walks Marker/NextMarker/Truncated to the end.
+import json as _json
+for i in range(3):
+    aws("create-alias", "--alias-name", f"alias/cli-{i}", "--target-key-id", cli_key)
+all_keys = kms.list_keys(Limit=1000)["Keys"]
+paged_keys = _json.loads(aws_json("list-keys", "--page-size", "1"))["Keys"]
+check([k["KeyId"] for k in paged_keys] == [k["KeyId"] for k in all_keys], "CLI list-keys paginates to every key")
+paged_aliases = _json.loads(aws_json("list-aliases", "--page-size", "1"))["Aliases"]
+check([a["AliasName"] for a in paged_aliases] == ["alias/cli-0", "alias/cli-1", "alias/cli-2"],
+      "CLI list-aliases paginates to every alias")
 print("boto3 and aws CLI round trips passed")
