@@ -10,14 +10,34 @@
 //! `Debug` never shows the bytes) after unwrapping it with the root key (`trent-rootkey`); this
 //! crate performs no I/O, keeps no state, and its errors ([`CryptoError`]) never carry secrets.
 //! Randomness comes from aws-lc-rs's system RNG ([`random_bytes`]).
+//!
+//! The other AWS KMS key specs live in their own modules, all stateless functions over a
+//! [`KeyMaterial`] whose stored form is described in `docs/asymmetric-keys.md`:
+//!
+//! * [`keys`]: key generation for every key spec, public keys (SPKI), GenerateDataKeyPair, and
+//!   the algorithm lists KeyMetadata shows;
+//! * [`signing`]: Sign and Verify (RSA PSS / PKCS#1 v1.5, ECDSA, Ed25519 and Ed25519ph, ML-DSA
+//!   including external mu), with the AWS message types;
+//! * [`rsa_oaep`]: RSAES-OAEP Encrypt and Decrypt;
+//! * [`mac`]: GenerateMac and VerifyMac;
+//! * [`agreement`]: DeriveSharedSecret (ECDH).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod agreement;
+pub mod keys;
+pub mod mac;
+pub mod rsa_oaep;
+pub mod signing;
 pub mod symmetric;
+
+mod pkey;
 
 use std::fmt;
 
-use trent_types::{EncryptionContext, KeyMaterialId};
+use trent_types::{
+    EncryptionAlgorithm, EncryptionContext, KeyMaterialId, KeySpec, SigningAlgorithm,
+};
 use zeroize::Zeroizing;
 
 /// Errors of this crate. None of them carries key material, plaintext or other secrets.
@@ -34,6 +54,70 @@ pub enum CryptoError {
     /// An internal failure (wrong-sized key material, a primitive refusing its input, …).
     #[error("internal cryptographic failure: {0}")]
     Internal(&'static str),
+    /// The signature does not verify (AWS: `KMSInvalidSignatureException`).
+    #[error("The signature is not valid.")]
+    InvalidSignature,
+    /// The MAC does not verify (AWS: `KMSInvalidMacException`).
+    #[error("The MAC is not valid.")]
+    InvalidMac,
+    /// A `DIGEST` (or `EXTERNAL_MU`) message does not have the length the algorithm requires
+    /// (AWS: `ValidationException`).
+    #[error("Digest is invalid length for algorithm {algorithm}.")]
+    InvalidDigestLength {
+        /// The signing algorithm of the request.
+        algorithm: SigningAlgorithm,
+    },
+    /// A `RAW` message is longer than the 4096 bytes the KMS API accepts
+    /// (AWS: `ValidationException`).
+    #[error("Message must not be longer than {max} bytes.")]
+    MessageTooLarge {
+        /// The limit in bytes.
+        max: usize,
+    },
+    /// The plaintext exceeds what RSAES-OAEP can encrypt with this key and hash
+    /// (AWS: `ValidationException`).
+    #[error("Algorithm {algorithm} and key spec {key_spec} cannot encrypt data larger than {max} bytes.")]
+    PlaintextTooLarge {
+        /// The encryption algorithm of the request.
+        algorithm: EncryptionAlgorithm,
+        /// The key spec of the key.
+        key_spec: KeySpec,
+        /// The largest plaintext in bytes.
+        max: usize,
+    },
+    /// The message type cannot be used with the signing algorithm, e.g. `RAW` with
+    /// `ED25519_PH_SHA_512` or `DIGEST` with `ML_DSA_SHAKE_256` (AWS: `ValidationException`).
+    #[error("Message type {message_type} is not supported with signing algorithm {algorithm}.")]
+    InvalidMessageType {
+        /// The signing algorithm of the request.
+        algorithm: SigningAlgorithm,
+        /// The message type of the request.
+        message_type: signing::MessageType,
+    },
+    /// A peer public key (DeriveSharedSecret) is not a DER-encoded SubjectPublicKeyInfo of a
+    /// valid point on the key's curve (AWS: `ValidationException`).
+    #[error("The public key is not a valid DER-encoded {key_spec} SubjectPublicKeyInfo.")]
+    InvalidPublicKey {
+        /// The key spec of the KMS key, which names the expected curve.
+        key_spec: KeySpec,
+    },
+    /// The algorithm is not one the key spec supports (AWS: `InvalidKeyUsageException`).
+    #[error("Algorithm {algorithm} is not supported for key spec {key_spec}.")]
+    UnsupportedAlgorithm {
+        /// The wire name of the requested algorithm.
+        algorithm: &'static str,
+        /// The key spec of the key.
+        key_spec: KeySpec,
+    },
+    /// The key spec cannot perform this operation here. For `SM2`, which Trent does not
+    /// implement, AWS's answer is `UnsupportedOperationException`; for other specs this means the
+    /// caller skipped its key-usage check (AWS: `InvalidKeyUsageException`).
+    #[error("Key spec {0} is not supported for this operation.")]
+    UnsupportedKeySpec(KeySpec),
+    /// The stored or imported key material is not a valid key of the key spec (wrong format,
+    /// curve, size or parameter set).
+    #[error("The key material is not valid {0} key material.")]
+    InvalidKeyMaterial(KeySpec),
 }
 
 /// Plaintext key material of one key-material version, held in a buffer that is zeroed on drop.
