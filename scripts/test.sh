@@ -4,9 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! python3 -c "import boto3, botocore" >/dev/null 2>&1 || ! command -v aws >/dev/null 2>&1; then
-  echo "installing boto3 and awscli for the interoperability tests" >&2
-  python3 -m pip install --quiet --disable-pip-version-check boto3 awscli
+if ! python3 -c "import boto3, botocore, cryptography" >/dev/null 2>&1 || ! command -v aws >/dev/null 2>&1; then
+  echo "installing boto3, awscli and cryptography for the interoperability tests" >&2
+  python3 -m pip install --quiet --disable-pip-version-check boto3 awscli "cryptography>=48"
 fi
 
 # The generated wire layer must match botocore's model.

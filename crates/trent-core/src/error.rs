@@ -37,6 +37,12 @@ pub enum OpError {
     /// `InvalidCiphertextException` (AWS sends no message text).
     #[error("")]
     InvalidCiphertext,
+    /// `KMSInvalidSignatureException` (AWS sends no message text).
+    #[error("")]
+    InvalidSignature,
+    /// `KMSInvalidMacException` (AWS sends no message text).
+    #[error("")]
+    InvalidMac,
     /// `InvalidMarkerException`.
     #[error("{0}")]
     InvalidMarker(String),
@@ -110,6 +116,8 @@ impl OpError {
             Self::InvalidKeyUsage(_) => "InvalidKeyUsageException",
             Self::IncorrectKey(_) => "IncorrectKeyException",
             Self::InvalidCiphertext => "InvalidCiphertextException",
+            Self::InvalidSignature => "KMSInvalidSignatureException",
+            Self::InvalidMac => "KMSInvalidMacException",
             Self::InvalidMarker(_) => "InvalidMarkerException",
             Self::InvalidGrantToken(_) => "InvalidGrantTokenException",
             Self::UnsupportedOperation(_) => "UnsupportedOperationException",

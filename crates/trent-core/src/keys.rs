@@ -251,18 +251,7 @@ pub(crate) fn require_encrypt_usage(key: &KeyRecord, operation: &str) -> Result<
 
 /// The encryption algorithms a key supports.
 pub(crate) fn encryption_algorithms(key: &KeyRecord) -> Vec<EncryptionAlgorithm> {
-    if key.key_usage != KeyUsage::EncryptDecrypt {
-        return Vec::new();
-    }
-    match key.key_spec {
-        KeySpec::SymmetricDefault => vec![EncryptionAlgorithm::SymmetricDefault],
-        KeySpec::Rsa2048 | KeySpec::Rsa3072 | KeySpec::Rsa4096 => vec![
-            EncryptionAlgorithm::RsaesOaepSha1,
-            EncryptionAlgorithm::RsaesOaepSha256,
-        ],
-        KeySpec::Sm2 => vec![EncryptionAlgorithm::Sm2Pke],
-        _ => Vec::new(),
-    }
+    trent_crypto::keys::encryption_algorithms(key.key_spec, key.key_usage).to_vec()
 }
 
 /// Parses an optional EncryptionAlgorithm (already enum-validated) and checks the key supports it.
@@ -329,9 +318,50 @@ pub(crate) fn key_metadata(key: &KeyRecord) -> KeyMetadata {
         key_spec: Some(key.key_spec.to_string()),
         encryption_algorithms: (!algorithms.is_empty())
             .then(|| algorithms.iter().map(|a| a.to_string()).collect()),
+        signing_algorithms: names(trent_crypto::keys::signing_algorithms(
+            key.key_spec,
+            key.key_usage,
+        )),
+        mac_algorithms: names(trent_crypto::keys::mac_algorithms(
+            key.key_spec,
+            key.key_usage,
+        )),
+        key_agreement_algorithms: names(trent_crypto::keys::key_agreement_algorithms(
+            key.key_spec,
+            key.key_usage,
+        )),
         multi_region: Some(key.multi_region),
-        current_key_material_id: key.current_material_id.map(|id| id.to_string()),
+        // Only symmetric encryption keys expose their material id (kms-api §8).
+        current_key_material_id: (key.key_spec == KeySpec::SymmetricDefault)
+            .then(|| key.current_material_id.map(|id| id.to_string()))
+            .flatten(),
         ..KeyMetadata::default()
+    }
+}
+
+/// Wire names of an algorithm list, or `None` when it is empty (AWS omits empty lists).
+pub(crate) fn names<T: std::fmt::Display>(list: &[T]) -> Option<Vec<String>> {
+    (!list.is_empty()).then(|| list.iter().map(|a| a.to_string()).collect())
+}
+
+/// Maps a cryptographic failure to the AWS error the caller sees.
+pub(crate) fn crypto_error(e: trent_crypto::CryptoError) -> OpError {
+    use trent_crypto::CryptoError as C;
+    match e {
+        C::InvalidCiphertext => OpError::InvalidCiphertext,
+        C::InvalidSignature => OpError::InvalidSignature,
+        C::InvalidMac => OpError::InvalidMac,
+        C::InvalidDigestLength { .. }
+        | C::MessageTooLarge { .. }
+        | C::PlaintextTooLarge { .. }
+        | C::InvalidMessageType { .. }
+        | C::InvalidPublicKey { .. } => OpError::Validation(e.to_string()),
+        C::UnsupportedAlgorithm { .. } => OpError::InvalidKeyUsage(e.to_string()),
+        C::UnsupportedKeySpec(trent_types::KeySpec::Sm2) => {
+            OpError::UnsupportedOperation(e.to_string())
+        }
+        C::UnsupportedKeySpec(_) => OpError::InvalidKeyUsage(e.to_string()),
+        other => OpError::internal(other),
     }
 }
 

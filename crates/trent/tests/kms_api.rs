@@ -78,7 +78,7 @@ async fn create_key_rejects_unsupported_specs_and_bad_usage() {
     let client = server.kms_client();
     let err = client
         .create_key()
-        .key_spec(KeySpec::Rsa2048)
+        .key_spec(KeySpec::Sm2)
         .key_usage(KeyUsageType::SignVerify)
         .send()
         .await

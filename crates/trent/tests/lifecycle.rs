@@ -935,6 +935,21 @@ async fn get_key_last_usage_reports_the_last_cryptographic_call() {
     assert!(fresh.tracking_start_date.is_some());
     assert!(fresh.key_creation_date.is_some());
     let blob = encrypt(&client, &key, b"x").await;
+    let after_encrypt = client
+        .get_key_last_usage()
+        .key_id(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        after_encrypt
+            .key_last_usage
+            .unwrap()
+            .operation
+            .unwrap()
+            .as_str(),
+        "Encrypt"
+    );
     let out = client.decrypt().ciphertext_blob(blob).send().await.unwrap();
     let request_id = aws_sdk_kms::operation::RequestId::request_id(&out)
         .unwrap()

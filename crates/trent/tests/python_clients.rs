@@ -24,3 +24,26 @@ fn boto3_and_aws_cli_round_trip() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+#[test]
+fn asymmetric_hmac_and_ecdh_results_check_out_in_python_cryptography_and_openssl() {
+    let server = TestServer::start(env!("CARGO_BIN_EXE_trent"));
+    let work = tempfile::tempdir().unwrap();
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/python/asymmetric_interop.py"
+    );
+    let output = Command::new("python3")
+        .arg(script)
+        .arg(server.endpoint())
+        .arg(server.data_dir().join("credentials"))
+        .arg(work.path())
+        .output()
+        .expect("python3 must be installed (see .ci/run)");
+    assert!(
+        output.status.success(),
+        "stdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

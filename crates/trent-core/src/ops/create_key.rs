@@ -64,17 +64,18 @@ pub(crate) async fn run(
             "Multi-Region keys are not supported by this Trent server yet.".to_owned(),
         ));
     }
-    if key_spec != KeySpec::SymmetricDefault {
-        return Err(OpError::UnsupportedOperation(format!(
-            "KeySpec {key_spec} is not supported by this Trent server yet."
-        )));
+    if key_spec == KeySpec::Sm2 {
+        return Err(OpError::UnsupportedOperation(
+            "KeySpec SM2 is offered only in AWS China Regions; Trent does not implement SM2 (no well-kept Rust implementation)."
+                .to_owned(),
+        ));
     }
 
     let now = kms.clock().now_ms();
     let key_id = KeyId::new_random();
     let arn = KeyArn::new(ctx.region.clone(), ctx.principal.account.clone(), key_id);
     let material_id = trent_crypto::random_material_id().map_err(OpError::internal)?;
-    let material = trent_crypto::generate_symmetric_key_material().map_err(OpError::internal)?;
+    let material = generate_material(key_spec).await?;
     let wrapped = wrap_material(kms.inner.root_key.as_ref(), &arn, &material_id, &material)?;
     drop(material);
 
@@ -115,6 +116,18 @@ pub(crate) async fn run(
     Ok(CreateKeyResponse {
         key_metadata: Some(key_metadata(&record)),
     })
+}
+
+/// Fresh key material for `spec`. Asymmetric key generation (RSA-4096 takes most of a second)
+/// runs on the blocking pool, never on an async worker.
+async fn generate_material(spec: KeySpec) -> Result<trent_crypto::KeyMaterial, OpError> {
+    if spec == KeySpec::SymmetricDefault {
+        return trent_crypto::generate_symmetric_key_material().map_err(OpError::internal);
+    }
+    tokio::task::spawn_blocking(move || trent_crypto::keys::generate_key_material(spec))
+        .await
+        .map_err(OpError::internal)?
+        .map_err(crate::keys::crypto_error)
 }
 
 fn resolve_key_spec(req: &CreateKeyRequest) -> Result<KeySpec, OpError> {

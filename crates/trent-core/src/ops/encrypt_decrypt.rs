@@ -14,7 +14,7 @@ use zeroize::Zeroizing;
 
 use super::{check_dry_run, refuse_recipient, required};
 use crate::keys::{
-    check_grant_tokens, key_arn, require_encrypt_usage, require_encryption_algorithm,
+    check_grant_tokens, crypto_error, key_arn, require_encrypt_usage, require_encryption_algorithm,
     require_usable, IdForms,
 };
 use crate::material::MaterialCache;
@@ -76,6 +76,51 @@ impl Kms {
     }
 }
 
+impl Kms {
+    /// Encrypts with a symmetric key (Trent's ciphertext format) or an RSA key (raw
+    /// RSAES-OAEP). Returns the blob and, for symmetric keys, the material id used.
+    pub(crate) async fn encrypt_any(
+        &self,
+        key: &KeyRecord,
+        algorithm: EncryptionAlgorithm,
+        ec: &EncryptionContext,
+        plaintext: &[u8],
+    ) -> Result<(Vec<u8>, Option<KeyMaterialId>), OpError> {
+        if algorithm == EncryptionAlgorithm::SymmetricDefault {
+            let (blob, material) = self.encrypt_symmetric(key, ec, plaintext).await?;
+            return Ok((blob, Some(material)));
+        }
+        let (_, material) = self.current_material(key).await?;
+        let blob =
+            trent_crypto::rsa_oaep::rsa_encrypt(key.key_spec, &material, algorithm, plaintext)
+                .map_err(crypto_error)?;
+        Ok((blob, None))
+    }
+}
+
+/// Decrypts an RSAES-OAEP ciphertext with an asymmetric ENCRYPT_DECRYPT key.
+async fn open_asymmetric(
+    kms: &Kms,
+    key: &KeyRecord,
+    algorithm: EncryptionAlgorithm,
+    blob: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, OpError> {
+    let (_, material) = kms.current_material(key).await?;
+    let spec = key.key_spec;
+    let blob = blob.to_vec();
+    tokio::task::spawn_blocking(move || {
+        trent_crypto::rsa_oaep::rsa_decrypt(spec, &material, algorithm, &blob)
+    })
+    .await
+    .map_err(OpError::internal)?
+    .map_err(crypto_error)
+}
+
+fn is_asymmetric_encryption_key(key: &KeyRecord) -> bool {
+    key.key_usage == trent_types::KeyUsage::EncryptDecrypt
+        && key.key_spec != KeySpec::SymmetricDefault
+}
+
 /// The key a symmetric ciphertext names, located before any authorization.
 struct SourceCiphertext {
     key: KeyRecord,
@@ -94,6 +139,18 @@ async fn locate_source(
         Some(id) => Some(kms.resolve_key(ctx, id, IdForms::KeyOrAlias).await?),
         None => None,
     };
+    let incorrect_key = || {
+        OpError::IncorrectKey(
+            "The key ID in the request does not identify a CMK that can perform this operation."
+                .to_owned(),
+        )
+    };
+    if requested
+        .as_ref()
+        .is_some_and(|k| k.key_spec != KeySpec::SymmetricDefault)
+    {
+        return Err(incorrect_key());
+    }
     let header = symmetric::parse_header(blob).map_err(|_| OpError::InvalidCiphertext)?;
     if let Some(requested) = &requested {
         if requested.key_spec != KeySpec::SymmetricDefault
@@ -171,16 +228,12 @@ pub(crate) async fn encrypt(
     require_usable(&key)?;
     require_encrypt_usage(&key, "Encrypt")?;
     let algorithm = require_encryption_algorithm(&key, req.encryption_algorithm.as_deref())?;
-    if algorithm != EncryptionAlgorithm::SymmetricDefault {
-        return Err(OpError::UnsupportedOperation(format!(
-            "Encryption algorithm {algorithm} is not supported by this Trent server yet."
-        )));
-    }
     let ec = symmetric_only_context(&key, req.encryption_context.as_ref())?;
     check_dry_run(req.dry_run)?;
     let (blob, _) = kms
-        .encrypt_symmetric(&key, &ec, plaintext.as_bytes())
+        .encrypt_any(&key, algorithm, &ec, plaintext.as_bytes())
         .await?;
+    kms.record_use(ctx, &key, "Encrypt");
     Ok(EncryptResponse {
         ciphertext_blob: Some(blob.into()),
         key_id: Some(key_arn(&key).to_string()),
@@ -209,6 +262,27 @@ pub(crate) async fn decrypt(
         .ciphertext_blob
         .as_ref()
         .ok_or_else(|| OpError::Validation("CiphertextBlob is required.".to_owned()))?;
+    if let Some(key_id) = req.key_id.as_deref() {
+        let key = kms.resolve_key(ctx, key_id, IdForms::KeyOrAlias).await?;
+        if is_asymmetric_encryption_key(&key) {
+            kms.authorize_key(ctx, "kms:Decrypt", &key)?;
+            check_grant_tokens(req.grant_tokens.as_ref())?;
+            require_usable(&key)?;
+            let algorithm =
+                require_encryption_algorithm(&key, req.encryption_algorithm.as_deref())?;
+            refuse_recipient(req.recipient.as_ref())?;
+            symmetric_only_context(&key, req.encryption_context.as_ref())?;
+            check_dry_run(req.dry_run)?;
+            let mut plaintext = open_asymmetric(kms, &key, algorithm, blob.as_bytes()).await?;
+            kms.record_use(ctx, &key, "Decrypt");
+            return Ok(DecryptResponse {
+                key_id: Some(key_arn(&key).to_string()),
+                plaintext: Some(std::mem::take(&mut *plaintext).into()),
+                encryption_algorithm: Some(algorithm.to_string()),
+                ..DecryptResponse::default()
+            });
+        }
+    }
     let source = locate_source(kms, ctx, blob.as_bytes(), req.key_id.as_deref()).await?;
     kms.authorize_key(ctx, "kms:Decrypt", &source.key)?;
     check_grant_tokens(req.grant_tokens.as_ref())?;
@@ -255,45 +329,66 @@ pub(crate) async fn re_encrypt(
         .ciphertext_blob
         .as_ref()
         .ok_or_else(|| OpError::Validation("CiphertextBlob is required.".to_owned()))?;
-    let source = locate_source(kms, ctx, blob.as_bytes(), req.source_key_id.as_deref()).await?;
+    // The source is an RSA key when SourceKeyId names one; otherwise the blob names it.
+    let requested_source = match req.source_key_id.as_deref() {
+        Some(id) => Some(kms.resolve_key(ctx, id, IdForms::KeyOrAlias).await?),
+        None => None,
+    };
+    let (source_key, source_header) = match requested_source {
+        Some(key) if is_asymmetric_encryption_key(&key) => (key, None),
+        _ => {
+            let located =
+                locate_source(kms, ctx, blob.as_bytes(), req.source_key_id.as_deref()).await?;
+            (located.key, Some(located.header))
+        }
+    };
     let destination = kms
         .resolve_key(ctx, destination_id, IdForms::KeyOrAlias)
         .await?;
-    kms.authorize_key(ctx, "kms:ReEncryptFrom", &source.key)?;
+    kms.authorize_key(ctx, "kms:ReEncryptFrom", &source_key)?;
     kms.authorize_key(ctx, "kms:ReEncryptTo", &destination)?;
     check_grant_tokens(req.grant_tokens.as_ref())?;
-    require_usable(&source.key)?;
+    require_usable(&source_key)?;
     require_usable(&destination)?;
-    require_encrypt_usage(&source.key, "ReEncryptFrom")?;
+    require_encrypt_usage(&source_key, "ReEncryptFrom")?;
     require_encrypt_usage(&destination, "ReEncryptTo")?;
     let source_algorithm =
-        require_encryption_algorithm(&source.key, req.source_encryption_algorithm.as_deref())?;
+        require_encryption_algorithm(&source_key, req.source_encryption_algorithm.as_deref())?;
     let destination_algorithm = require_encryption_algorithm(
         &destination,
         req.destination_encryption_algorithm.as_deref(),
     )?;
-    if destination_algorithm != EncryptionAlgorithm::SymmetricDefault {
-        return Err(OpError::UnsupportedOperation(format!(
-            "Encryption algorithm {destination_algorithm} is not supported by this Trent server yet."
-        )));
-    }
-    let source_ec = symmetric_only_context(&source.key, req.source_encryption_context.as_ref())?;
+    let source_ec = symmetric_only_context(&source_key, req.source_encryption_context.as_ref())?;
     let destination_ec =
         symmetric_only_context(&destination, req.destination_encryption_context.as_ref())?;
     check_dry_run(req.dry_run)?;
-    let plaintext = open(kms, &source, blob.as_bytes(), &source_ec).await?;
+    let plaintext = match &source_header {
+        Some(header) => {
+            let located = SourceCiphertext {
+                key: source_key.clone(),
+                header: header.clone(),
+            };
+            open(kms, &located, blob.as_bytes(), &source_ec).await?
+        }
+        None => open_asymmetric(kms, &source_key, source_algorithm, blob.as_bytes()).await?,
+    };
     let (new_blob, destination_material) = kms
-        .encrypt_symmetric(&destination, &destination_ec, &plaintext)
+        .encrypt_any(
+            &destination,
+            destination_algorithm,
+            &destination_ec,
+            &plaintext,
+        )
         .await?;
-    kms.record_use(ctx, &source.key, "ReEncrypt");
+    kms.record_use(ctx, &source_key, "ReEncrypt");
     kms.record_use(ctx, &destination, "ReEncrypt");
     Ok(ReEncryptResponse {
         ciphertext_blob: Some(new_blob.into()),
-        source_key_id: Some(key_arn(&source.key).to_string()),
+        source_key_id: Some(key_arn(&source_key).to_string()),
         key_id: Some(key_arn(&destination).to_string()),
         source_encryption_algorithm: Some(source_algorithm.to_string()),
         destination_encryption_algorithm: Some(destination_algorithm.to_string()),
-        source_key_material_id: Some(source.header.material_id.to_string()),
-        destination_key_material_id: Some(destination_material.to_string()),
+        source_key_material_id: source_header.map(|h| h.material_id.to_string()),
+        destination_key_material_id: destination_material.map(|m| m.to_string()),
     })
 }

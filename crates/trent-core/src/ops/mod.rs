@@ -1,7 +1,9 @@
 //! One module per KMS operation, and the dispatcher from [`Operation`] to them.
 
 mod aliases;
+mod asymmetric;
 mod create_key;
+mod data_key_pair;
 mod describe_key;
 mod encrypt_decrypt;
 mod generate_data_key;
@@ -63,6 +65,14 @@ pub(crate) async fn dispatch(
         Operation::RotateKeyOnDemand => op!(rotation::on_demand),
         Operation::ListKeyRotations => op!(rotation::list),
         Operation::GetKeyLastUsage => op!(last_usage::run),
+        Operation::Sign => op!(asymmetric::sign),
+        Operation::Verify => op!(asymmetric::verify),
+        Operation::GetPublicKey => op!(asymmetric::get_public_key),
+        Operation::GenerateMac => op!(asymmetric::generate_mac),
+        Operation::VerifyMac => op!(asymmetric::verify_mac),
+        Operation::DeriveSharedSecret => op!(asymmetric::derive_shared_secret),
+        Operation::GenerateDataKeyPair => op!(data_key_pair::with_plaintext),
+        Operation::GenerateDataKeyPairWithoutPlaintext => op!(data_key_pair::without_plaintext),
         other => Err(OpError::UnsupportedOperation(format!(
             "{} is not supported by this Trent server yet.",
             other.name()

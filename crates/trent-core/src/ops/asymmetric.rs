@@ -1,0 +1,347 @@
+//! Sign, Verify, GetPublicKey, GenerateMac, VerifyMac and DeriveSharedSecret.
+
+use std::sync::Arc;
+
+use trent_crypto::signing::MessageType;
+use trent_crypto::KeyMaterial;
+use trent_store::KeyRecord;
+use trent_types::{KeyAgreementAlgorithm, KeySpec, KeyUsage, MacAlgorithm, SigningAlgorithm};
+use trent_wire::{
+    DeriveSharedSecretRequest, DeriveSharedSecretResponse, GenerateMacRequest, GenerateMacResponse,
+    GetPublicKeyRequest, GetPublicKeyResponse, SignRequest, SignResponse, VerifyMacRequest,
+    VerifyMacResponse, VerifyRequest, VerifyResponse,
+};
+
+use super::{check_dry_run, refuse_recipient, required};
+use crate::keys::{check_grant_tokens, crypto_error, key_arn, names, require_usable, IdForms};
+use crate::{Kms, OpError, RequestContext};
+
+fn require_usage(key: &KeyRecord, usage: KeyUsage, operation: &str) -> Result<(), OpError> {
+    if key.key_usage == usage {
+        Ok(())
+    } else {
+        Err(OpError::InvalidKeyUsage(format!(
+            "{} key usage is {} which is not valid for {operation}.",
+            key_arn(key),
+            key.key_usage
+        )))
+    }
+}
+
+fn is_rsa(spec: KeySpec) -> bool {
+    matches!(spec, KeySpec::Rsa2048 | KeySpec::Rsa3072 | KeySpec::Rsa4096)
+}
+
+/// Runs CPU-heavy private-key work (RSA, ML-DSA) on the blocking pool; the cheap curves run
+/// inline, where a thread hop would cost more than the signature.
+async fn run_crypto<T: Send + 'static>(
+    spec: KeySpec,
+    material: Arc<KeyMaterial>,
+    f: impl FnOnce(&KeyMaterial) -> Result<T, trent_crypto::CryptoError> + Send + 'static,
+) -> Result<T, OpError> {
+    let heavy =
+        is_rsa(spec) || matches!(spec, KeySpec::MlDsa44 | KeySpec::MlDsa65 | KeySpec::MlDsa87);
+    if heavy {
+        tokio::task::spawn_blocking(move || f(&material))
+            .await
+            .map_err(OpError::internal)?
+            .map_err(crypto_error)
+    } else {
+        f(&material).map_err(crypto_error)
+    }
+}
+
+/// Resolves, authorizes and state-checks a key for a cryptographic operation.
+async fn usable_key(
+    kms: &Kms,
+    ctx: &RequestContext,
+    key_id: Option<&String>,
+    action: &str,
+    grant_tokens: Option<&Vec<String>>,
+) -> Result<KeyRecord, OpError> {
+    let key = kms
+        .resolve_key(ctx, required(key_id, "keyId")?, IdForms::KeyOrAlias)
+        .await?;
+    kms.authorize_key(ctx, action, &key)?;
+    check_grant_tokens(grant_tokens)?;
+    require_usable(&key)?;
+    Ok(key)
+}
+
+fn signing_parameters(
+    key: &KeyRecord,
+    algorithm: Option<&str>,
+    message_type: Option<&str>,
+) -> Result<(SigningAlgorithm, MessageType), OpError> {
+    let text = algorithm.unwrap_or_default();
+    let algorithm: SigningAlgorithm = text
+        .parse()
+        .map_err(|_| OpError::Validation(format!("Invalid signing algorithm '{text}'")))?;
+    if !trent_crypto::keys::signing_algorithms(key.key_spec, key.key_usage).contains(&algorithm) {
+        return Err(OpError::InvalidKeyUsage(format!(
+            "Algorithm {algorithm} is incompatible with key spec {}.",
+            key.key_spec
+        )));
+    }
+    let message_type = match message_type {
+        None => MessageType::Raw,
+        Some(text) => text
+            .parse()
+            .map_err(|_| OpError::Validation(format!("Invalid message type '{text}'")))?,
+    };
+    Ok((algorithm, message_type))
+}
+
+pub(crate) async fn sign(
+    kms: &Kms,
+    ctx: &RequestContext,
+    req: SignRequest,
+) -> Result<SignResponse, OpError> {
+    let key = usable_key(
+        kms,
+        ctx,
+        req.key_id.as_ref(),
+        "kms:Sign",
+        req.grant_tokens.as_ref(),
+    )
+    .await?;
+    require_usage(&key, KeyUsage::SignVerify, "Sign")?;
+    let (algorithm, message_type) = signing_parameters(
+        &key,
+        req.signing_algorithm.as_deref(),
+        req.message_type.as_deref(),
+    )?;
+    let message = req
+        .message
+        .as_ref()
+        .ok_or_else(|| OpError::Validation("Message is required.".to_owned()))?
+        .as_bytes()
+        .to_vec();
+    check_dry_run(req.dry_run)?;
+    let (_, material) = kms.current_material(&key).await?;
+    let spec = key.key_spec;
+    let signature = run_crypto(spec, material, move |m| {
+        trent_crypto::signing::sign(spec, m, algorithm, message_type, &message)
+    })
+    .await?;
+    kms.record_use(ctx, &key, "Sign");
+    Ok(SignResponse {
+        key_id: Some(key_arn(&key).to_string()),
+        signature: Some(signature.into()),
+        signing_algorithm: Some(algorithm.to_string()),
+    })
+}
+
+pub(crate) async fn verify(
+    kms: &Kms,
+    ctx: &RequestContext,
+    req: VerifyRequest,
+) -> Result<VerifyResponse, OpError> {
+    let key = usable_key(
+        kms,
+        ctx,
+        req.key_id.as_ref(),
+        "kms:Verify",
+        req.grant_tokens.as_ref(),
+    )
+    .await?;
+    require_usage(&key, KeyUsage::SignVerify, "Verify")?;
+    let (algorithm, message_type) = signing_parameters(
+        &key,
+        req.signing_algorithm.as_deref(),
+        req.message_type.as_deref(),
+    )?;
+    let message = req
+        .message
+        .as_ref()
+        .map(|m| m.as_bytes().to_vec())
+        .unwrap_or_default();
+    let signature = req
+        .signature
+        .as_ref()
+        .map(|s| s.as_bytes().to_vec())
+        .unwrap_or_default();
+    check_dry_run(req.dry_run)?;
+    let (_, material) = kms.current_material(&key).await?;
+    let spec = key.key_spec;
+    run_crypto(spec, material, move |m| {
+        trent_crypto::signing::verify(spec, m, algorithm, message_type, &message, &signature)
+    })
+    .await?;
+    kms.record_use(ctx, &key, "Verify");
+    Ok(VerifyResponse {
+        key_id: Some(key_arn(&key).to_string()),
+        signature_valid: Some(true),
+        signing_algorithm: Some(algorithm.to_string()),
+    })
+}
+
+pub(crate) async fn get_public_key(
+    kms: &Kms,
+    ctx: &RequestContext,
+    req: GetPublicKeyRequest,
+) -> Result<GetPublicKeyResponse, OpError> {
+    let key = usable_key(
+        kms,
+        ctx,
+        req.key_id.as_ref(),
+        "kms:GetPublicKey",
+        req.grant_tokens.as_ref(),
+    )
+    .await?;
+    let spec = key.key_spec;
+    if matches!(
+        spec,
+        KeySpec::SymmetricDefault
+            | KeySpec::Hmac224
+            | KeySpec::Hmac256
+            | KeySpec::Hmac384
+            | KeySpec::Hmac512
+    ) {
+        return Err(OpError::UnsupportedOperation(format!(
+            "{} key spec is {spec} which is not valid for GetPublicKey.",
+            key_arn(&key)
+        )));
+    }
+    let (_, material) = kms.current_material(&key).await?;
+    let public = run_crypto(spec, material, move |m| {
+        trent_crypto::keys::public_key_spki(spec, m)
+    })
+    .await?;
+    Ok(GetPublicKeyResponse {
+        key_id: Some(key_arn(&key).to_string()),
+        public_key: Some(public.into()),
+        customer_master_key_spec: spec
+            .has_customer_master_key_spec()
+            .then(|| spec.to_string()),
+        key_spec: Some(spec.to_string()),
+        key_usage: Some(key.key_usage.to_string()),
+        encryption_algorithms: names(trent_crypto::keys::encryption_algorithms(
+            spec,
+            key.key_usage,
+        )),
+        signing_algorithms: names(trent_crypto::keys::signing_algorithms(spec, key.key_usage)),
+        key_agreement_algorithms: names(trent_crypto::keys::key_agreement_algorithms(
+            spec,
+            key.key_usage,
+        )),
+    })
+}
+
+fn mac_algorithm(key: &KeyRecord, requested: Option<&str>) -> Result<MacAlgorithm, OpError> {
+    let text = requested.unwrap_or_default();
+    let algorithm: MacAlgorithm = text
+        .parse()
+        .map_err(|_| OpError::Validation(format!("Invalid MAC algorithm '{text}'")))?;
+    if trent_crypto::keys::mac_algorithms(key.key_spec, key.key_usage).contains(&algorithm) {
+        Ok(algorithm)
+    } else {
+        Err(OpError::InvalidKeyUsage(format!(
+            "Algorithm {algorithm} is incompatible with key spec {}.",
+            key.key_spec
+        )))
+    }
+}
+
+pub(crate) async fn generate_mac(
+    kms: &Kms,
+    ctx: &RequestContext,
+    req: GenerateMacRequest,
+) -> Result<GenerateMacResponse, OpError> {
+    let key = usable_key(
+        kms,
+        ctx,
+        req.key_id.as_ref(),
+        "kms:GenerateMac",
+        req.grant_tokens.as_ref(),
+    )
+    .await?;
+    require_usage(&key, KeyUsage::GenerateVerifyMac, "GenerateMac")?;
+    let algorithm = mac_algorithm(&key, req.mac_algorithm.as_deref())?;
+    check_dry_run(req.dry_run)?;
+    let (_, material) = kms.current_material(&key).await?;
+    let message = req
+        .message
+        .as_ref()
+        .map(|m| m.as_bytes())
+        .unwrap_or_default();
+    let mac = trent_crypto::mac::generate_mac(key.key_spec, &material, algorithm, message)
+        .map_err(crypto_error)?;
+    kms.record_use(ctx, &key, "GenerateMac");
+    Ok(GenerateMacResponse {
+        mac: Some(mac.into()),
+        mac_algorithm: Some(algorithm.to_string()),
+        key_id: Some(key_arn(&key).to_string()),
+    })
+}
+
+pub(crate) async fn verify_mac(
+    kms: &Kms,
+    ctx: &RequestContext,
+    req: VerifyMacRequest,
+) -> Result<VerifyMacResponse, OpError> {
+    let key = usable_key(
+        kms,
+        ctx,
+        req.key_id.as_ref(),
+        "kms:VerifyMac",
+        req.grant_tokens.as_ref(),
+    )
+    .await?;
+    require_usage(&key, KeyUsage::GenerateVerifyMac, "VerifyMac")?;
+    let algorithm = mac_algorithm(&key, req.mac_algorithm.as_deref())?;
+    check_dry_run(req.dry_run)?;
+    let (_, material) = kms.current_material(&key).await?;
+    let message = req
+        .message
+        .as_ref()
+        .map(|m| m.as_bytes())
+        .unwrap_or_default();
+    let mac = req.mac.as_ref().map(|m| m.as_bytes()).unwrap_or_default();
+    trent_crypto::mac::verify_mac(key.key_spec, &material, algorithm, message, mac)
+        .map_err(crypto_error)?;
+    kms.record_use(ctx, &key, "VerifyMac");
+    Ok(VerifyMacResponse {
+        key_id: Some(key_arn(&key).to_string()),
+        mac_valid: Some(true),
+        mac_algorithm: Some(algorithm.to_string()),
+    })
+}
+
+pub(crate) async fn derive_shared_secret(
+    kms: &Kms,
+    ctx: &RequestContext,
+    req: DeriveSharedSecretRequest,
+) -> Result<DeriveSharedSecretResponse, OpError> {
+    let key = usable_key(
+        kms,
+        ctx,
+        req.key_id.as_ref(),
+        "kms:DeriveSharedSecret",
+        req.grant_tokens.as_ref(),
+    )
+    .await?;
+    require_usage(&key, KeyUsage::KeyAgreement, "DeriveSharedSecret")?;
+    let text = req.key_agreement_algorithm.as_deref().unwrap_or_default();
+    let algorithm: KeyAgreementAlgorithm = text
+        .parse()
+        .map_err(|_| OpError::Validation(format!("Invalid key agreement algorithm '{text}'")))?;
+    refuse_recipient(req.recipient.as_ref())?;
+    check_dry_run(req.dry_run)?;
+    let (_, material) = kms.current_material(&key).await?;
+    let peer = req
+        .public_key
+        .as_ref()
+        .map(|p| p.as_bytes())
+        .unwrap_or_default();
+    let mut secret = trent_crypto::agreement::derive_shared_secret(key.key_spec, &material, peer)
+        .map_err(crypto_error)?;
+    kms.record_use(ctx, &key, "DeriveSharedSecret");
+    Ok(DeriveSharedSecretResponse {
+        key_id: Some(key_arn(&key).to_string()),
+        shared_secret: Some(std::mem::take(&mut *secret).into()),
+        key_agreement_algorithm: Some(algorithm.to_string()),
+        key_origin: Some(key.origin.to_string()),
+        ..DeriveSharedSecretResponse::default()
+    })
+}
