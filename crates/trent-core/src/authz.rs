@@ -1,9 +1,10 @@
 //! The authorization seam: every operation asks an [`Authorizer`] before touching a key.
 //!
-//! Policy evaluation (key policies, IAM policies, grants) plugs in here. Until it lands, the
-//! [`AccountBoundaryAuthorizer`] grants exactly what the default key policy grants an account's
-//! own identities: everything on the account's own keys, nothing across accounts.
+//! [`PolicyAuthorizer`] evaluates the key policy and the caller's identity policies exactly as
+//! AWS does (trent-policy). [`AccountBoundaryAuthorizer`] is a simpler rule kept for tests: an
+//! identity may do everything on its own account's keys and nothing across accounts.
 
+use trent_policy::{ConditionContext, NamedPolicy, PolicyDocument, PrincipalFacts, RequestFacts};
 use trent_types::{AccountId, Principal};
 
 /// What is being accessed.
@@ -20,24 +21,37 @@ pub enum Resource<'a> {
     Account(&'a AccountId),
 }
 
-/// One authorization question.
+/// One authorization question, with everything needed to answer it.
 #[derive(Debug, Clone, Copy)]
 pub struct AuthzRequest<'a> {
     /// Who asks.
     pub principal: &'a Principal,
+    /// The caller as policies see it (tags, user name, role).
+    pub principal_facts: &'a PrincipalFacts,
     /// The IAM action, e.g. `kms:Encrypt`.
     pub action: &'a str,
     /// On what.
     pub resource: Resource<'a>,
+    /// The key policy (`None` for account-level actions).
+    pub key_policy: Option<&'a PolicyDocument>,
+    /// The caller's identity policies.
+    pub identity_policies: &'a [NamedPolicy],
+    /// Condition keys of the request.
+    pub context: &'a ConditionContext,
 }
 
-/// The answer, with the reason recorded for the audit trail (never sent to the caller).
+/// The answer. The reason and deciding statement go to the log and audit trail, never to the
+/// caller; `denial_message` is AWS's AccessDenied text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
     /// Whether the request may proceed.
     pub allowed: bool,
     /// Why: the deciding statement or rule.
     pub reason: String,
+    /// The deciding statement, e.g. `KeyPolicy statement 1 (Enable IAM User Permissions)`.
+    pub deciding: Option<String>,
+    /// For denials, the message the caller sees.
+    pub denial_message: Option<String>,
 }
 
 /// Decides whether a principal may perform an action on a resource.
@@ -46,79 +60,78 @@ pub trait Authorizer: Send + Sync + 'static {
     fn authorize(&self, request: &AuthzRequest<'_>) -> Decision;
 }
 
+/// AWS's policy evaluation: explicit deny wins; the key policy must allow the caller, or allow
+/// its account and thereby delegate to its identity policies.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct PolicyAuthorizer;
+
+impl Authorizer for PolicyAuthorizer {
+    fn authorize(&self, request: &AuthzRequest<'_>) -> Decision {
+        let (resource_arn, resource_account) = match request.resource {
+            Resource::Key { arn, account } => (arn, account),
+            Resource::Account(account) => ("*", account),
+        };
+        let facts = RequestFacts {
+            principal: request.principal_facts,
+            action: request.action,
+            resource_arn,
+            resource_account,
+            context: request.context,
+        };
+        let decision =
+            trent_policy::evaluate(&facts, request.key_policy, request.identity_policies, None);
+        let deciding = decision.deciding.as_ref().map(|d| {
+            let source = match &d.source {
+                trent_policy::PolicySource::KeyPolicy => "key policy".to_owned(),
+                trent_policy::PolicySource::IdentityPolicy(name) => {
+                    format!("identity policy {name}")
+                }
+                trent_policy::PolicySource::Grant(id) => format!("grant {id}"),
+            };
+            match (d.statement_index, &d.sid) {
+                (Some(i), Some(sid)) => format!("{source} statement {i} ({sid})"),
+                (Some(i), None) => format!("{source} statement {i}"),
+                _ => source,
+            }
+        });
+        Decision {
+            allowed: decision.allowed,
+            denial_message: decision.access_denied_message(&facts),
+            reason: decision.reason,
+            deciding,
+        }
+    }
+}
+
 /// Allows an identity everything on its own account's keys and nothing on other accounts'.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct AccountBoundaryAuthorizer;
 
 impl Authorizer for AccountBoundaryAuthorizer {
     fn authorize(&self, request: &AuthzRequest<'_>) -> Decision {
-        let owner = match request.resource {
-            Resource::Key { account, .. } => account,
-            Resource::Account(account) => account,
+        let (owner, resource) = match request.resource {
+            Resource::Key { account, arn } => (account, arn),
+            Resource::Account(account) => (account, "*"),
         };
         if owner == &request.principal.account {
             Decision {
                 allowed: true,
-                reason: "default key policy: the owning account's identities are allowed kms:*"
-                    .to_owned(),
+                reason: "the owning account's identities are allowed kms:*".to_owned(),
+                deciding: None,
+                denial_message: None,
             }
         } else {
             Decision {
                 allowed: false,
                 reason: "no policy allows cross-account access".to_owned(),
+                deciding: None,
+                denial_message: Some(trent_policy::access_denied_message(
+                    &request.principal.arn,
+                    request.action,
+                    resource,
+                    trent_policy::DenialKind::NoResourceBasedPolicyAllows,
+                )),
             }
         }
-    }
-}
-
-/// AWS's wording of an access denial.
-pub fn access_denied_message(
-    principal: &Principal,
-    action: &str,
-    resource: &Resource<'_>,
-) -> String {
-    match resource {
-        Resource::Key { arn, .. } => format!(
-            "User: {} is not authorized to perform: {} on resource: {} because no resource-based policy allows the {} action",
-            principal.arn, action, arn, action
-        ),
-        Resource::Account(_) => format!(
-            "User: {} is not authorized to perform: {} because no identity-based policy allows the {} action",
-            principal.arn, action, action
-        ),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use trent_types::PrincipalKind;
-
-    fn principal(account: &str) -> Principal {
-        Principal {
-            account: account.parse().unwrap(),
-            arn: format!("arn:aws:iam::{account}:user/u"),
-            user_id: "AIDAEXAMPLE".into(),
-            kind: PrincipalKind::IamUser,
-            access_key_id: "AKIAEXAMPLE".into(),
-        }
-    }
-
-    #[test]
-    fn own_account_key_is_allowed_other_account_key_is_denied() {
-        let p = principal("111122223333");
-        let own: AccountId = "111122223333".parse().unwrap();
-        let other: AccountId = "444455556666".parse().unwrap();
-        let a = AccountBoundaryAuthorizer;
-        let req = |account| AuthzRequest {
-            principal: &p,
-            action: "kms:Encrypt",
-            resource: Resource::Key {
-                arn: "arn",
-                account,
-            },
-        };
-        assert!(a.authorize(&req(&own)).allowed);
-        assert!(!a.authorize(&req(&other)).allowed);
     }
 }

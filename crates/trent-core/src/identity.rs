@@ -90,6 +90,23 @@ impl Kms {
             let cred = self.lookup_credential(&akid).await?.ok_or_else(|| {
                 OpError::internal("bootstrap access key is missing from the store")
             })?;
+            // Data directories bootstrapped before identity policies existed get the
+            // administrator policy now.
+            let account = &cred.principal.account;
+            if store
+                .list_user_policies(account, ADMIN_USER)
+                .await?
+                .is_empty()
+            {
+                store
+                    .put_user_policy(
+                        account,
+                        ADMIN_USER,
+                        "AdministratorAccess",
+                        crate::policy::ADMINISTRATOR_POLICY,
+                    )
+                    .await?;
+            }
             return Ok(BootstrapCredentials {
                 account_id: cred.principal.account.clone(),
                 user_arn: cred.principal.arn.clone(),
@@ -149,6 +166,15 @@ impl Kms {
                 })
                 .await?;
         }
+        // The administrator may do everything its account's key policies delegate to IAM.
+        store
+            .put_user_policy(
+                &account_id,
+                ADMIN_USER,
+                "AdministratorAccess",
+                crate::policy::ADMINISTRATOR_POLICY,
+            )
+            .await?;
         // Written last: its presence means everything above is durable.
         store.put_setting(SETTING_BOOTSTRAP, &access_key_id).await?;
         Ok(BootstrapCredentials {

@@ -8,7 +8,6 @@ use trent_types::{
 };
 use trent_wire::KeyMetadata;
 
-use crate::authz::{access_denied_message, AuthzRequest, Resource};
 use crate::clock::epoch_seconds;
 use crate::{Kms, OpError, RequestContext};
 
@@ -116,57 +115,15 @@ impl Kms {
         Ok(key)
     }
 
-    /// Asks the authorizer; `AccessDenied` in AWS's words when refused.
-    pub(crate) fn authorize_key(
+    /// Asks the authorizer about `action` on `key`; `AccessDenied` in AWS's words when refused.
+    pub(crate) async fn authorize_key(
         &self,
         ctx: &RequestContext,
         action: &str,
         key: &KeyRecord,
     ) -> Result<(), OpError> {
-        let arn = key_arn(key).to_string();
-        let resource = Resource::Key {
-            arn: &arn,
-            account: &key.account,
-        };
-        self.authorize(ctx, action, resource)
-    }
-
-    /// Authorizes an account-level (IAM-only) action.
-    pub(crate) fn authorize_account(
-        &self,
-        ctx: &RequestContext,
-        action: &str,
-    ) -> Result<(), OpError> {
-        self.authorize(ctx, action, Resource::Account(&ctx.principal.account))
-    }
-
-    fn authorize(
-        &self,
-        ctx: &RequestContext,
-        action: &str,
-        resource: Resource<'_>,
-    ) -> Result<(), OpError> {
-        let decision = self.inner.authorizer.authorize(&AuthzRequest {
-            principal: &ctx.principal,
-            action,
-            resource,
-        });
-        if decision.allowed {
-            Ok(())
-        } else {
-            tracing::info!(
-                request_id = %ctx.request_id,
-                principal = %ctx.principal.arn,
-                action,
-                reason = %decision.reason,
-                "access denied"
-            );
-            Err(OpError::AccessDenied(access_denied_message(
-                &ctx.principal,
-                action,
-                &resource,
-            )))
-        }
+        self.authorize_key_with(ctx, action, key, trent_policy::ConditionContext::new())
+            .await
     }
 }
 
@@ -185,7 +142,7 @@ impl Kms {
         mut change: impl FnMut(&KeyRecord) -> Result<(KeyRecord, T), OpError>,
     ) -> Result<(KeyRecord, T), OpError> {
         let mut key = self.resolve_key(ctx, key_id, IdForms::KeyOnly).await?;
-        self.authorize_key(ctx, action, &key)?;
+        self.authorize_key(ctx, action, &key).await?;
         for _ in 0..MODIFY_ATTEMPTS {
             let (updated, extra) = change(&key)?;
             match self.store().update_key(&updated).await {

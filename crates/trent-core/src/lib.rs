@@ -16,13 +16,14 @@ pub mod identity;
 mod keys;
 mod material;
 mod ops;
+mod policy;
 mod scheduler;
 mod usage;
 
 use std::net::IpAddr;
 use std::sync::Arc;
 
-pub use authz::{AccountBoundaryAuthorizer, Authorizer, Decision};
+pub use authz::{AccountBoundaryAuthorizer, Authorizer, Decision, PolicyAuthorizer};
 pub use clock::{Clock, FileOffsetClock, OffsetClock, SystemClock};
 pub use error::{InternalCause, OpError};
 pub use trent_wire::Operation;
@@ -44,6 +45,72 @@ pub struct RequestContext {
     pub source_ip: Option<IpAddr>,
     /// The caller's User-Agent.
     pub user_agent: Option<String>,
+    /// What the operation found out along the way, for the audit trail.
+    pub notes: Arc<RequestNotes>,
+}
+
+/// What an operation records about a request for the audit trail: the keys it touched and
+/// each authorization decision with its deciding statement.
+#[derive(Debug, Default)]
+pub struct RequestNotes {
+    inner: std::sync::Mutex<NotesInner>,
+}
+
+/// One authorization decision made for a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecisionNote {
+    /// The IAM action decided.
+    pub action: String,
+    /// Whether it was allowed.
+    pub allowed: bool,
+    /// The deciding statement, if any.
+    pub deciding: Option<String>,
+    /// The evaluator's explanation.
+    pub reason: String,
+}
+
+#[derive(Debug, Default)]
+struct NotesInner {
+    resources: Vec<String>,
+    decisions: Vec<DecisionNote>,
+}
+
+impl RequestNotes {
+    /// Records a key the request touched (deduplicated).
+    pub fn add_resource(&self, arn: &str) {
+        if let Ok(mut inner) = self.inner.lock() {
+            if !inner.resources.iter().any(|r| r == arn) {
+                inner.resources.push(arn.to_owned());
+            }
+        }
+    }
+
+    pub(crate) fn record_decision(&self, action: &str, decision: &Decision) {
+        if let Ok(mut inner) = self.inner.lock() {
+            inner.decisions.push(DecisionNote {
+                action: action.to_owned(),
+                allowed: decision.allowed,
+                deciding: decision.deciding.clone(),
+                reason: decision.reason.clone(),
+            });
+        }
+    }
+
+    /// The key ARNs the request touched.
+    pub fn resources(&self) -> Vec<String> {
+        self.inner
+            .lock()
+            .map(|i| i.resources.clone())
+            .unwrap_or_default()
+    }
+
+    /// The authorization decisions made for the request.
+    pub fn decisions(&self) -> Vec<DecisionNote> {
+        self.inner
+            .lock()
+            .map(|i| i.decisions.clone())
+            .unwrap_or_default()
+    }
 }
 
 /// The KMS service: shared, cheap to clone.
@@ -60,6 +127,7 @@ struct Inner {
     materials: material::MaterialCache,
     credentials: identity::CredentialCache,
     usage: usage::UsageTracker,
+    policies: policy::PolicyCache,
 }
 
 impl std::fmt::Debug for Kms {
@@ -87,6 +155,7 @@ impl Kms {
                 materials: material::MaterialCache::new(material::DEFAULT_CACHE_CAPACITY),
                 credentials: identity::CredentialCache::default(),
                 usage: usage::UsageTracker::default(),
+                policies: policy::PolicyCache::default(),
             }),
         }
     }

@@ -152,6 +152,7 @@ async fn process(
             .get(http::header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
+        notes: Default::default(),
     };
     server
         .kms

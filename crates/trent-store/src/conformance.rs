@@ -38,6 +38,7 @@ pub async fn run_all(store: &dyn Store) {
     aliases_create_get_update_delete_and_list_in_name_order(store).await;
     key_usage_is_replaced_per_key(store).await;
     leases_are_exclusive_until_they_expire(store).await;
+    user_policies_are_replaced_by_name_and_listed_in_name_order(store).await;
 }
 
 // ---- helpers ----
@@ -1262,4 +1263,44 @@ pub async fn leases_are_exclusive_until_they_expire(store: &dyn Store) {
         store.try_acquire_lease(&name, "node-a", 1_200, 100).await,
         "old holder"
     ));
+}
+
+/// Inline user policies: put replaces by name; list is per user, in name order.
+pub async fn user_policies_are_replaced_by_name_and_listed_in_name_order(store: &dyn Store) {
+    let account = random_account_id();
+    ok(
+        store
+            .put_user_policy(&account, "alice", "b", "{\"v\":1}")
+            .await,
+        "put_user_policy",
+    );
+    ok(
+        store
+            .put_user_policy(&account, "alice", "a", "{\"v\":2}")
+            .await,
+        "put_user_policy",
+    );
+    ok(
+        store
+            .put_user_policy(&account, "alice", "b", "{\"v\":3}")
+            .await,
+        "put_user_policy (replace)",
+    );
+    ok(
+        store
+            .put_user_policy(&account, "bob", "a", "{\"v\":4}")
+            .await,
+        "put_user_policy (other user)",
+    );
+    assert_eq!(
+        ok(
+            store.list_user_policies(&account, "alice").await,
+            "list_user_policies"
+        ),
+        vec![
+            ("a".to_owned(), "{\"v\":2}".to_owned()),
+            ("b".to_owned(), "{\"v\":3}".to_owned())
+        ],
+        "store conformance: user policies are per user, replaced by name, in name order"
+    );
 }

@@ -62,6 +62,21 @@ pub trait Store: Send + Sync + 'static {
         user_name: &str,
     ) -> StoreResult<Option<UserRecord>>;
 
+    /// Attaches (or replaces) an inline identity policy of a user.
+    async fn put_user_policy(
+        &self,
+        account: &AccountId,
+        user_name: &str,
+        policy_name: &str,
+        document: &str,
+    ) -> StoreResult<()>;
+    /// The inline identity policies of a user, as (name, document), ordered by name.
+    async fn list_user_policies(
+        &self,
+        account: &AccountId,
+        user_name: &str,
+    ) -> StoreResult<Vec<(String, String)>>;
+
     /// Inserts an access key; `AlreadyExists` if its id is taken.
     async fn create_access_key(&self, key: &AccessKeyRecord) -> StoreResult<()>;
     /// Reads one access key by its id.

@@ -477,6 +477,56 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn put_user_policy(
+        &self,
+        account: &AccountId,
+        user_name: &str,
+        policy_name: &str,
+        document: &str,
+    ) -> StoreResult<()> {
+        let (account, user_name, policy_name, document) = (
+            account.clone(),
+            user_name.to_owned(),
+            policy_name.to_owned(),
+            document.to_owned(),
+        );
+        self.write(move |conn| {
+            conn.prepare_cached(
+                "INSERT OR REPLACE INTO user_policies (account, user_name, policy_name, document) \
+                 VALUES (?1, ?2, ?3, ?4)",
+            )
+            .db()?
+            .execute(params![account.as_str(), user_name, policy_name, document])
+            .db()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list_user_policies(
+        &self,
+        account: &AccountId,
+        user_name: &str,
+    ) -> StoreResult<Vec<(String, String)>> {
+        let account = account.clone();
+        let user_name = user_name.to_owned();
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT policy_name, document FROM user_policies \
+                     WHERE account = ?1 AND user_name = ?2 ORDER BY policy_name",
+                )
+                .db()?;
+            let rows = stmt
+                .query_map(params![account.as_str(), user_name], |row| {
+                    Ok((row.get(0)?, row.get(1)?))
+                })
+                .db()?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().db()
+        })
+        .await
+    }
+
     async fn create_access_key(&self, key: &AccessKeyRecord) -> StoreResult<()> {
         let key = key.clone();
         self.write(move |conn| {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::Args;
 use trent_core::identity::{BootstrapCredentials, BootstrapOptions};
-use trent_core::{AccountBoundaryAuthorizer, Clock, FileOffsetClock, Kms, SystemClock};
+use trent_core::{Clock, FileOffsetClock, Kms, PolicyAuthorizer, SystemClock};
 use trent_rootkey::SealedFileRootKey;
 use trent_sigv4::SecretAccessKey;
 use trent_store::SqliteStore;
@@ -93,7 +93,7 @@ async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     let kms = Kms::new(
         Arc::new(store),
         Arc::new(root_key),
-        Arc::new(AccountBoundaryAuthorizer),
+        Arc::new(PolicyAuthorizer),
         clock,
     );
     let credentials = kms

@@ -662,11 +662,11 @@ async fn operations_not_implemented_yet_say_so() {
     let client = server.kms_client();
     let key_id = create_key(&client).await;
     let err = client
-        .get_key_policy()
+        .list_grants()
         .key_id(&key_id)
         .send()
         .await
         .unwrap_err();
     assert_eq!(code(&err), "UnsupportedOperationException");
-    assert!(err.message().unwrap().contains("GetKeyPolicy"));
+    assert!(err.message().unwrap().contains("ListGrants"));
 }

@@ -83,7 +83,7 @@ pub(crate) async fn create(
     let target = required(req.target_key_id.as_ref(), "targetKeyId")?;
     validate_alias_name(name)?;
     let key = kms.resolve_key(ctx, target, IdForms::KeyOnly).await?;
-    kms.authorize_key(ctx, "kms:CreateAlias", &key)?;
+    kms.authorize_key(ctx, "kms:CreateAlias", &key).await?;
     alias_target_allowed(&key)?;
     if aliases_of(kms, &key).await? >= MAX_ALIASES_PER_KEY {
         return Err(OpError::LimitExceeded(format!(
@@ -130,9 +130,9 @@ pub(crate) async fn update(
         .store()
         .get_key(&ctx.region, &alias.target_key_id)
         .await?;
-    kms.authorize_key(ctx, "kms:UpdateAlias", &new_key)?;
+    kms.authorize_key(ctx, "kms:UpdateAlias", &new_key).await?;
     if let Some(old) = &old_key {
-        kms.authorize_key(ctx, "kms:UpdateAlias", old)?;
+        kms.authorize_key(ctx, "kms:UpdateAlias", old).await?;
     }
     alias_target_allowed(&new_key)?;
     if let Some(old) = &old_key {
@@ -185,7 +185,7 @@ pub(crate) async fn delete(
         .get_key(&ctx.region, &alias.target_key_id)
         .await?
     {
-        kms.authorize_key(ctx, "kms:DeleteAlias", &key)?;
+        kms.authorize_key(ctx, "kms:DeleteAlias", &key).await?;
     }
     kms.store()
         .delete_alias(&ctx.principal.account, &ctx.region, name)
@@ -205,7 +205,12 @@ pub(crate) async fn list(
         Some(id) => Some(kms.resolve_key(ctx, id, IdForms::KeyOnly).await?),
         None => None,
     };
-    kms.authorize_account(ctx, "kms:ListAliases")?;
+    kms.authorize_account(
+        ctx,
+        "kms:ListAliases",
+        trent_policy::ConditionContext::new(),
+    )
+    .await?;
     let limit = usize::try_from(req.limit.unwrap_or(50)).unwrap_or(50);
     let after = match req.marker.as_deref() {
         Some(marker) => Some(crate::keys::decode_text_marker(MARKER_KIND, marker)?),

@@ -62,7 +62,7 @@ async fn usable_key(
     let key = kms
         .resolve_key(ctx, required(key_id, "keyId")?, IdForms::KeyOrAlias)
         .await?;
-    kms.authorize_key(ctx, action, &key)?;
+    kms.authorize_key(ctx, action, &key).await?;
     check_grant_tokens(grant_tokens)?;
     require_usable(&key)?;
     Ok(key)

@@ -29,12 +29,32 @@ pub(crate) async fn run(
             .map_err(|_| OpError::Validation(format!("Invalid origin '{text}'")))?,
     };
     let tags = validate_tags(req.tags.as_deref().unwrap_or_default())?;
-    if let Some(policy) = &req.policy {
-        validate_policy(policy)?;
+    let policy_document = req.policy.as_deref().map(parse_key_policy).transpose()?;
+    let mut context = trent_policy::ConditionContext::new();
+    context.push("kms:KeySpec", key_spec.to_string());
+    context.push("kms:KeyUsage", key_usage.to_string());
+    context.push("kms:KeyOrigin", origin.to_string());
+    context.push(
+        "kms:MultiRegion",
+        req.multi_region.unwrap_or(false).to_string(),
+    );
+    context.push(
+        "kms:BypassPolicyLockoutSafetyCheck",
+        req.bypass_policy_lockout_safety_check
+            .unwrap_or(false)
+            .to_string(),
+    );
+    let mut tag_context = trent_policy::ConditionContext::new();
+    for (k, v) in &tags {
+        for c in [&mut context, &mut tag_context] {
+            c.push(&format!("aws:RequestTag/{k}"), v.clone());
+            c.push("aws:TagKeys", k.clone());
+        }
     }
-    kms.authorize_account(ctx, "kms:CreateKey")?;
+    kms.authorize_account(ctx, "kms:CreateKey", context).await?;
     if !tags.is_empty() {
-        kms.authorize_account(ctx, "kms:TagResource")?;
+        kms.authorize_account(ctx, "kms:TagResource", tag_context)
+            .await?;
     }
 
     if let Some(store_id) = &req.custom_key_store_id {
@@ -74,6 +94,17 @@ pub(crate) async fn run(
     let now = kms.clock().now_ms();
     let key_id = KeyId::new_random();
     let arn = KeyArn::new(ctx.region.clone(), ctx.principal.account.clone(), key_id);
+    if let Some(document) = &policy_document {
+        if req.bypass_policy_lockout_safety_check != Some(true)
+            && kms
+                .would_lock_out(ctx, document, &arn.to_string(), &ctx.principal.account)
+                .await?
+        {
+            return Err(OpError::MalformedPolicyDocument(
+                trent_policy::LOCKOUT_MESSAGE.to_owned(),
+            ));
+        }
+    }
     let material_id = trent_crypto::random_material_id().map_err(OpError::internal)?;
     let material = generate_material(key_spec).await?;
     let wrapped = wrap_material(kms.inner.root_key.as_ref(), &arn, &material_id, &material)?;
@@ -192,21 +223,13 @@ pub(crate) fn validate_tags(tags: &[Tag]) -> Result<Vec<(String, String)>, OpErr
     Ok(out)
 }
 
-/// Until the policy language lands, a policy must at least be a JSON object with a
-/// `Statement`, and within the size quota; it is stored as given.
-fn validate_policy(policy: &str) -> Result<(), OpError> {
+/// Parses a key policy and enforces the size quota (MalformedPolicyDocument, LimitExceeded).
+pub(crate) fn parse_key_policy(policy: &str) -> Result<trent_policy::PolicyDocument, OpError> {
     if policy.len() > MAX_POLICY_BYTES {
         return Err(OpError::LimitExceeded(format!(
             "The key policy exceeds the maximum size of {MAX_POLICY_BYTES} bytes."
         )));
     }
-    let value: serde_json::Value = serde_json::from_str(policy).map_err(|e| {
-        OpError::MalformedPolicyDocument(format!("The policy is not valid JSON: {e}"))
-    })?;
-    match value.get("Statement") {
-        Some(serde_json::Value::Array(_)) | Some(serde_json::Value::Object(_)) => Ok(()),
-        _ => Err(OpError::MalformedPolicyDocument(
-            "The policy must contain a Statement.".to_owned(),
-        )),
-    }
+    trent_policy::PolicyDocument::parse(policy, trent_policy::PolicyKind::KeyPolicy)
+        .map_err(|e| OpError::MalformedPolicyDocument(e.message().to_owned()))
 }

@@ -41,7 +41,9 @@ async fn generate(
         .parse()
         .map_err(|_| OpError::Validation(format!("Invalid key pair spec '{spec_text}'")))?;
     let key = kms.resolve_key(ctx, key_id, IdForms::KeyOrAlias).await?;
-    kms.authorize_key(ctx, action, &key)?;
+    let mut context = super::encrypt_decrypt::crypto_context(encryption_context, None);
+    context.push("kms:DataKeyPairSpec", spec.to_string());
+    kms.authorize_key_with(ctx, action, &key, context).await?;
     check_grant_tokens(grant_tokens)?;
     require_usable(&key)?;
     if key.key_spec != KeySpec::SymmetricDefault {

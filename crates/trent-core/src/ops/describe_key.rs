@@ -18,7 +18,7 @@ pub(crate) async fn run(
             IdForms::KeyOrAlias,
         )
         .await?;
-    kms.authorize_key(ctx, "kms:DescribeKey", &key)?;
+    kms.authorize_key(ctx, "kms:DescribeKey", &key).await?;
     check_grant_tokens(req.grant_tokens.as_ref())?;
     Ok(DescribeKeyResponse {
         key_metadata: Some(key_metadata(&key)),

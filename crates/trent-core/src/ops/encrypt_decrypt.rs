@@ -208,6 +208,20 @@ fn symmetric_only_context(
     }
 }
 
+/// The condition keys of an encrypting or decrypting request.
+pub(crate) fn crypto_context(
+    ec: Option<&EncryptionContext>,
+    algorithm: Option<&str>,
+) -> trent_policy::ConditionContext {
+    let mut context = trent_policy::ConditionContext::new();
+    crate::policy::encryption_context_keys(ec, &mut context);
+    context.push(
+        "kms:EncryptionAlgorithm",
+        algorithm.unwrap_or("SYMMETRIC_DEFAULT"),
+    );
+    context
+}
+
 fn ignores_ciphertext(modifiers: Option<&Vec<String>>) -> bool {
     modifiers.is_some_and(|m| m.iter().any(|x| x == IGNORE_CIPHERTEXT))
 }
@@ -223,7 +237,16 @@ pub(crate) async fn encrypt(
         .as_ref()
         .ok_or_else(|| OpError::Validation("Plaintext is required.".to_owned()))?;
     let key = kms.resolve_key(ctx, key_id, IdForms::KeyOrAlias).await?;
-    kms.authorize_key(ctx, "kms:Encrypt", &key)?;
+    kms.authorize_key_with(
+        ctx,
+        "kms:Encrypt",
+        &key,
+        crypto_context(
+            req.encryption_context.as_ref(),
+            req.encryption_algorithm.as_deref(),
+        ),
+    )
+    .await?;
     check_grant_tokens(req.grant_tokens.as_ref())?;
     require_usable(&key)?;
     require_encrypt_usage(&key, "Encrypt")?;
@@ -254,7 +277,7 @@ pub(crate) async fn decrypt(
             )
         })?;
         let key = kms.resolve_key(ctx, key_id, IdForms::KeyOrAlias).await?;
-        kms.authorize_key(ctx, "kms:Decrypt", &key)?;
+        kms.authorize_key(ctx, "kms:Decrypt", &key).await?;
         check_grant_tokens(req.grant_tokens.as_ref())?;
         return Err(OpError::DryRunOperation);
     }
@@ -265,7 +288,7 @@ pub(crate) async fn decrypt(
     if let Some(key_id) = req.key_id.as_deref() {
         let key = kms.resolve_key(ctx, key_id, IdForms::KeyOrAlias).await?;
         if is_asymmetric_encryption_key(&key) {
-            kms.authorize_key(ctx, "kms:Decrypt", &key)?;
+            kms.authorize_key(ctx, "kms:Decrypt", &key).await?;
             check_grant_tokens(req.grant_tokens.as_ref())?;
             require_usable(&key)?;
             let algorithm =
@@ -284,7 +307,16 @@ pub(crate) async fn decrypt(
         }
     }
     let source = locate_source(kms, ctx, blob.as_bytes(), req.key_id.as_deref()).await?;
-    kms.authorize_key(ctx, "kms:Decrypt", &source.key)?;
+    kms.authorize_key_with(
+        ctx,
+        "kms:Decrypt",
+        &source.key,
+        crypto_context(
+            req.encryption_context.as_ref(),
+            req.encryption_algorithm.as_deref(),
+        ),
+    )
+    .await?;
     check_grant_tokens(req.grant_tokens.as_ref())?;
     require_usable(&source.key)?;
     require_encrypt_usage(&source.key, "Decrypt")?;
@@ -320,8 +352,9 @@ pub(crate) async fn re_encrypt(
         let destination = kms
             .resolve_key(ctx, destination_id, IdForms::KeyOrAlias)
             .await?;
-        kms.authorize_key(ctx, "kms:ReEncryptFrom", &source)?;
-        kms.authorize_key(ctx, "kms:ReEncryptTo", &destination)?;
+        kms.authorize_key(ctx, "kms:ReEncryptFrom", &source).await?;
+        kms.authorize_key(ctx, "kms:ReEncryptTo", &destination)
+            .await?;
         check_grant_tokens(req.grant_tokens.as_ref())?;
         return Err(OpError::DryRunOperation);
     }
@@ -345,8 +378,21 @@ pub(crate) async fn re_encrypt(
     let destination = kms
         .resolve_key(ctx, destination_id, IdForms::KeyOrAlias)
         .await?;
-    kms.authorize_key(ctx, "kms:ReEncryptFrom", &source_key)?;
-    kms.authorize_key(ctx, "kms:ReEncryptTo", &destination)?;
+    let same_key = source_key.key_id == destination.key_id;
+    let mut from_context = crypto_context(
+        req.source_encryption_context.as_ref(),
+        req.source_encryption_algorithm.as_deref(),
+    );
+    from_context.push("kms:ReEncryptOnSameKey", same_key.to_string());
+    kms.authorize_key_with(ctx, "kms:ReEncryptFrom", &source_key, from_context)
+        .await?;
+    let mut to_context = crypto_context(
+        req.destination_encryption_context.as_ref(),
+        req.destination_encryption_algorithm.as_deref(),
+    );
+    to_context.push("kms:ReEncryptOnSameKey", same_key.to_string());
+    kms.authorize_key_with(ctx, "kms:ReEncryptTo", &destination, to_context)
+        .await?;
     check_grant_tokens(req.grant_tokens.as_ref())?;
     require_usable(&source_key)?;
     require_usable(&destination)?;

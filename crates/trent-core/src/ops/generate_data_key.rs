@@ -54,7 +54,13 @@ async fn generate(
             .byte_len(),
     };
     let key = kms.resolve_key(ctx, key_id, IdForms::KeyOrAlias).await?;
-    kms.authorize_key(ctx, action, &key)?;
+    kms.authorize_key_with(
+        ctx,
+        action,
+        &key,
+        super::encrypt_decrypt::crypto_context(params.encryption_context, None),
+    )
+    .await?;
     check_grant_tokens(params.grant_tokens)?;
     require_usable(&key)?;
     if key.key_spec != KeySpec::SymmetricDefault {

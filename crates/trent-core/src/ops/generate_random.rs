@@ -13,7 +13,12 @@ pub(crate) async fn run(
     let Some(number_of_bytes) = req.number_of_bytes else {
         return Err(OpError::Validation("NumberOfBytes is required.".to_owned()));
     };
-    kms.authorize_account(ctx, "kms:GenerateRandom")?;
+    kms.authorize_account(
+        ctx,
+        "kms:GenerateRandom",
+        trent_policy::ConditionContext::new(),
+    )
+    .await?;
     if let Some(store_id) = &req.custom_key_store_id {
         return Err(OpError::CustomKeyStoreNotFound(format!(
             "Custom key store '{store_id}' does not exist."

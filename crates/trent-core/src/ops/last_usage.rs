@@ -19,7 +19,7 @@ pub(crate) async fn run(
             IdForms::KeyOnly,
         )
         .await?;
-    kms.authorize_key(ctx, "kms:GetKeyLastUsage", &key)?;
+    kms.authorize_key(ctx, "kms:GetKeyLastUsage", &key).await?;
     let usage = kms.last_usage(&key).await?;
     let tracking_start = kms.usage_tracking_start().await?.max(key.created_at_ms);
     Ok(GetKeyLastUsageResponse {

@@ -12,7 +12,8 @@ pub(crate) async fn run(
     ctx: &RequestContext,
     req: ListKeysRequest,
 ) -> Result<ListKeysResponse, OpError> {
-    kms.authorize_account(ctx, "kms:ListKeys")?;
+    kms.authorize_account(ctx, "kms:ListKeys", trent_policy::ConditionContext::new())
+        .await?;
     let limit = usize::try_from(req.limit.unwrap_or(100)).unwrap_or(100);
     let after = match req.marker.as_deref() {
         Some(marker) => decode_marker(MARKER_KIND, marker)?,

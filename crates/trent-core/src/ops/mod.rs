@@ -8,6 +8,7 @@ mod describe_key;
 mod encrypt_decrypt;
 mod generate_data_key;
 mod generate_random;
+mod key_policy;
 mod last_usage;
 mod lifecycle;
 mod list_keys;
@@ -65,6 +66,9 @@ pub(crate) async fn dispatch(
         Operation::RotateKeyOnDemand => op!(rotation::on_demand),
         Operation::ListKeyRotations => op!(rotation::list),
         Operation::GetKeyLastUsage => op!(last_usage::run),
+        Operation::GetKeyPolicy => op!(key_policy::get),
+        Operation::PutKeyPolicy => op_no_output!(key_policy::put),
+        Operation::ListKeyPolicies => op!(key_policy::list),
         Operation::Sign => op!(asymmetric::sign),
         Operation::Verify => op!(asymmetric::verify),
         Operation::GetPublicKey => op!(asymmetric::get_public_key),

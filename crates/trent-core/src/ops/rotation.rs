@@ -140,7 +140,8 @@ pub(crate) async fn status(
             IdForms::KeyOnly,
         )
         .await?;
-    kms.authorize_key(ctx, "kms:GetKeyRotationStatus", &key)?;
+    kms.authorize_key(ctx, "kms:GetKeyRotationStatus", &key)
+        .await?;
     require_rotatable(&key)?;
     require_readable_rotation_state(&key)?;
     // A key pending deletion reports rotation off; the setting returns on cancellation.
@@ -171,7 +172,8 @@ pub(crate) async fn on_demand(
 ) -> Result<RotateKeyOnDemandResponse, OpError> {
     let key_id = required(req.key_id.as_ref(), "keyId")?;
     let mut key = kms.resolve_key(ctx, key_id, IdForms::KeyOnly).await?;
-    kms.authorize_key(ctx, "kms:RotateKeyOnDemand", &key)?;
+    kms.authorize_key(ctx, "kms:RotateKeyOnDemand", &key)
+        .await?;
     for _ in 0..8 {
         require_rotatable(&key)?;
         require_rotation_state(&key)?;
@@ -232,7 +234,7 @@ pub(crate) async fn list(
             IdForms::KeyOnly,
         )
         .await?;
-    kms.authorize_key(ctx, "kms:ListKeyRotations", &key)?;
+    kms.authorize_key(ctx, "kms:ListKeyRotations", &key).await?;
     if req.include_key_material.is_some() && key.key_spec != KeySpec::SymmetricDefault {
         return Err(OpError::Validation(
             "Input parameter includeKeyMaterial can only be used with symmetric keys.".to_owned(),

@@ -83,7 +83,7 @@ pub(crate) async fn list(
 ) -> Result<ListResourceTagsResponse, OpError> {
     let key_id = required(req.key_id.as_ref(), "keyId")?;
     let key = kms.resolve_key(ctx, key_id, IdForms::KeyOnly).await?;
-    kms.authorize_key(ctx, "kms:ListResourceTags", &key)?;
+    kms.authorize_key(ctx, "kms:ListResourceTags", &key).await?;
     let limit = usize::try_from(req.limit.unwrap_or(50)).unwrap_or(50);
     let after = match req.marker.as_deref() {
         Some(marker) => Some(decode_text_marker(MARKER_KIND, marker)?),

@@ -127,8 +127,19 @@ CREATE TABLE leases (
 );
 "#;
 
+/// Version 3: inline identity policies of users.
+const V3: &str = r#"
+CREATE TABLE user_policies (
+    account         TEXT    NOT NULL,
+    user_name       TEXT    NOT NULL,
+    policy_name     TEXT    NOT NULL,
+    document        TEXT    NOT NULL,
+    PRIMARY KEY (account, user_name, policy_name)
+);
+"#;
+
 /// Every migration, in order. The schema version after all of them is `MIGRATIONS.len()`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The schema version this build writes.
 pub(crate) fn latest_version() -> i64 {
