@@ -102,7 +102,7 @@ pub enum AuditCommand {
         #[command(flatten)]
         filter: FilterArgs,
         /// Output format.
-        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        #[arg(long, value_enum, default_value_t = OutputFormat::Json)]
         format: OutputFormat,
     },
     /// Export matching events as CloudTrail JSON ({"Records":[…]}) for a SIEM.

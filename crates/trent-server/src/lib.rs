@@ -34,14 +34,18 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub struct Server {
     kms: Kms,
     auth: Arc<auth::Authenticator>,
+    audit: Option<trent_audit::AuditLog>,
 }
 
 impl Server {
-    /// Wraps a KMS service.
-    pub fn new(kms: Kms) -> Self {
+    /// Wraps a KMS service. With an audit log, every call — successful, failed, denied or
+    /// unauthenticated — is recorded durably before its response is sent, and a call whose
+    /// event cannot be written fails with a retryable error.
+    pub fn new(kms: Kms, audit: Option<trent_audit::AuditLog>) -> Self {
         Self {
             auth: Arc::new(auth::Authenticator::new(kms.clone())),
             kms,
+            audit,
         }
     }
 
@@ -83,10 +87,9 @@ async fn handle(
             )
         }
     };
-    let span = tracing::info_span!("request", request_id = %request_id);
-    let _entered = span.enter();
-    drop(_entered);
-    match process(
+    let notes = Arc::new(trent_core::RequestNotes::default());
+    let mut seen = Seen::default();
+    let result = process(
         &server,
         &request_id,
         peer,
@@ -94,27 +97,136 @@ async fn handle(
         &parts.uri,
         &parts.headers,
         &body,
+        &notes,
+        &mut seen,
     )
-    .await
-    {
-        Ok(json) => success(&request_id, json),
+    .await;
+    let (response, error) = match result {
+        Ok(json) => (success(&request_id, json), None),
         Err(Failure::Auth(e)) => {
             tracing::info!(request_id = %request_id, code = e.code(), "authentication failed");
-            wire_error(
-                &request_id,
-                StatusCode::BAD_REQUEST,
-                e.code(),
-                &e.to_string(),
+            let message = e.to_string();
+            (
+                wire_error(&request_id, StatusCode::BAD_REQUEST, e.code(), &message),
+                Some((e.code().to_owned(), message)),
             )
         }
-        Err(Failure::UnknownOperation(target)) => wire_error(
-            &request_id,
-            StatusCode::BAD_REQUEST,
-            "UnknownOperationException",
-            &format!("Unknown operation {target}"),
+        Err(Failure::UnknownOperation(target)) => {
+            let message = format!("Unknown operation {target}");
+            (
+                wire_error(
+                    &request_id,
+                    StatusCode::BAD_REQUEST,
+                    "UnknownOperationException",
+                    &message,
+                ),
+                Some(("UnknownOperationException".to_owned(), message)),
+            )
+        }
+        Err(Failure::Op(e)) => (
+            op_error(&request_id, &e),
+            Some((e.code().to_owned(), e.public_message())),
         ),
-        Err(Failure::Op(e)) => op_error(&request_id, &e),
+    };
+    if let Some(audit) = &server.audit {
+        let event = audit_event(
+            &request_id,
+            peer,
+            &parts.headers,
+            &body,
+            &seen,
+            &notes,
+            error,
+        );
+        if let Err(e) = audit.record(event).await {
+            tracing::error!(request_id = %request_id, error = %e, "audit event could not be written; failing the call");
+            return wire_error(
+                &request_id,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "KMSInternalException",
+                "The call could not be recorded in the audit trail; please retry.",
+            );
+        }
     }
+    response
+}
+
+/// What the request path learned before it finished, for the audit event.
+#[derive(Default)]
+struct Seen {
+    operation: Option<Operation>,
+    principal: Option<trent_types::Principal>,
+    region: Option<String>,
+    access_key_id: Option<String>,
+    response: Option<Vec<u8>>,
+}
+
+#[allow(clippy::too_many_arguments)] // the parts of one HTTP request, passed as they are
+fn audit_event(
+    request_id: &str,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    body: &[u8],
+    seen: &Seen,
+    notes: &trent_core::RequestNotes,
+    error: Option<(String, String)>,
+) -> trent_audit::AuditEvent {
+    let name = seen
+        .operation
+        .map(|op| op.name().to_owned())
+        .unwrap_or_else(|| {
+            headers
+                .get("x-amz-target")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|t| t.strip_prefix("TrentService."))
+                .filter(|t| t.len() <= 64)
+                .unwrap_or("Unknown")
+                .to_owned()
+        });
+    let region = seen.region.clone().unwrap_or_else(|| "unknown".to_owned());
+    let user_agent = headers
+        .get(http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let mut event = trent_audit::AuditEvent::new(
+        trent_audit::KMS_EVENT_SOURCE,
+        &name,
+        &region,
+        time::OffsetDateTime::now_utc(),
+    )
+    .with_request_id(request_id)
+    .with_source(peer.ip().to_string(), user_agent);
+    event = match &seen.principal {
+        Some(principal) => event.with_principal(principal),
+        None => event.with_identity(trent_audit::UserIdentity::unknown(
+            seen.access_key_id.as_deref(),
+        )),
+    };
+    if let Ok(params) = serde_json::from_slice::<serde_json::Value>(body) {
+        event = event.with_request_parameters(&params);
+    }
+    if let (Some(response), false) = (
+        &seen.response,
+        trent_audit::is_cryptographic_operation(&name),
+    ) {
+        if let Ok(elements) = serde_json::from_slice::<serde_json::Value>(response) {
+            event = event.with_response_elements(&elements);
+        }
+    }
+    for arn in notes.resources() {
+        event = event.with_key(&arn);
+    }
+    if let Some(decision) = notes.decisions().last() {
+        event = event.with_authorization(
+            if decision.allowed { "Allow" } else { "Deny" },
+            decision.deciding.as_deref(),
+            None,
+        );
+    }
+    if let Some((code, message)) = error {
+        event = event.with_error(code, message);
+    }
+    event
 }
 
 enum Failure {
@@ -123,6 +235,7 @@ enum Failure {
     Op(OpError),
 }
 
+#[allow(clippy::too_many_arguments)] // the parts of one HTTP request, passed as they are
 async fn process(
     server: &Server,
     request_id: &str,
@@ -131,18 +244,26 @@ async fn process(
     uri: &Uri,
     headers: &HeaderMap,
     body: &Bytes,
+    notes: &Arc<trent_core::RequestNotes>,
+    seen: &mut Seen,
 ) -> Result<Vec<u8>, Failure> {
+    if let Ok(info) = trent_sigv4::parse_authorization(headers, &["kms"]) {
+        seen.region = Some(info.region.clone());
+        seen.access_key_id = Some(info.access_key_id.clone());
+    }
     let identity = server
         .auth
         .authenticate(method, uri, headers, body)
         .await
         .map_err(Failure::Auth)?;
+    seen.principal = Some(identity.principal.clone());
     let target = headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     let operation = Operation::from_target(target)
         .ok_or_else(|| Failure::UnknownOperation(target.to_owned()))?;
+    seen.operation = Some(operation);
     let ctx = RequestContext {
         principal: identity.principal,
         region: identity.region,
@@ -152,13 +273,19 @@ async fn process(
             .get(http::header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
-        notes: Default::default(),
+        notes: Arc::clone(notes),
     };
-    server
+    let response = server
         .kms
         .execute(&ctx, operation, body)
         .await
-        .map_err(Failure::Op)
+        .map_err(Failure::Op)?;
+    // Management responses become the event's responseElements; cryptographic responses
+    // (plaintexts, data keys) are never copied.
+    if server.audit.is_some() && !trent_audit::is_cryptographic_operation(operation.name()) {
+        seen.response = Some(response.clone());
+    }
+    Ok(response)
 }
 
 fn success(request_id: &str, json: Vec<u8>) -> Response {

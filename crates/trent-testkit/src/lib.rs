@@ -30,6 +30,7 @@ pub struct TestServer {
     data_dir: tempfile::TempDir,
     clock_dir: tempfile::TempDir,
     clock_offset_ms: i64,
+    extra_env: Vec<(String, String)>,
     child: Option<Child>,
     endpoint: String,
 }
@@ -37,12 +38,22 @@ pub struct TestServer {
 impl TestServer {
     /// Starts `binary` (pass `env!("CARGO_BIN_EXE_trent")`) on a fresh data directory.
     pub fn start(binary: impl AsRef<Path>) -> Self {
+        Self::start_with_env(binary, &[])
+    }
+
+    /// Like [`TestServer::start`], with extra environment variables for the server (they
+    /// override the defaults, e.g. `TRENT_LOG`).
+    pub fn start_with_env(binary: impl AsRef<Path>, env: &[(&str, &str)]) -> Self {
         let data_dir = tempfile::tempdir().expect("temp data dir");
         let mut server = Self {
             binary: binary.as_ref().to_owned(),
             data_dir,
             clock_dir: tempfile::tempdir().expect("temp clock dir"),
             clock_offset_ms: 0,
+            extra_env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
             child: None,
             endpoint: String::new(),
         };
@@ -51,7 +62,13 @@ impl TestServer {
     }
 
     fn spawn(&mut self) {
-        let mut child = Command::new(&self.binary)
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .expect("server log file");
+        let mut command = Command::new(&self.binary);
+        command
             .arg("serve")
             .arg("--listen")
             .arg("127.0.0.1:0")
@@ -64,9 +81,11 @@ impl TestServer {
             .env("TRENT_SCHEDULER_INTERVAL_MS", "50")
             .env("TRENT_TEST_CLOCK_OFFSET_FILE", self.clock_file())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn trent");
+            .stderr(Stdio::from(log));
+        for (k, v) in &self.extra_env {
+            command.env(k, v);
+        }
+        let mut child = command.spawn().expect("spawn trent");
         let stdout = child.stdout.take().expect("stdout");
         let mut line = String::new();
         BufReader::new(stdout)
@@ -93,6 +112,24 @@ impl TestServer {
         std::fs::write(&tmp, self.clock_offset_ms.to_string()).expect("write clock offset");
         std::fs::rename(&tmp, self.clock_file()).expect("publish clock offset");
         std::thread::sleep(Duration::from_millis(400));
+    }
+
+    /// The file the server's log (stderr) goes to, across restarts.
+    pub fn log_path(&self) -> PathBuf {
+        self.clock_dir.path().join("server.log")
+    }
+
+    /// The server's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    /// Runs `trent` with `args` (e.g. `audit verify --data-dir …`) and returns its output.
+    pub fn run_cli(&self, args: &[&str]) -> std::process::Output {
+        Command::new(&self.binary)
+            .args(args)
+            .output()
+            .expect("run trent")
     }
 
     /// `http://127.0.0.1:<port>`.

@@ -19,6 +19,11 @@ struct Cli {
 enum Command {
     /// Run the API server.
     Serve(serve::ServeArgs),
+    /// Verify, query, export and archive the audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: trent_audit::cli::AuditCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -33,6 +38,15 @@ fn main() -> ExitCode {
         .init();
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
+        Command::Audit { command } => {
+            return match trent_audit::cli::run(command) {
+                Ok(code) => code,
+                Err(e) => {
+                    eprintln!("trent audit: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -30,6 +30,10 @@ pub(crate) struct ServeArgs {
         hide = true
     )]
     scheduler_interval_ms: u64,
+    /// Benchmarking only: run without the audit trail, to measure what auditing costs.
+    /// Never use it in production: calls are then not recorded anywhere.
+    #[arg(long, env = "TRENT_NO_AUDIT", hide = true)]
+    no_audit: bool,
     /// Testing only: add the offset (ms) stored in this file to the server's clock.
     #[arg(long, env = "TRENT_TEST_CLOCK_OFFSET_FILE", hide = true)]
     test_clock_offset_file: Option<PathBuf>,
@@ -46,6 +50,8 @@ pub(crate) enum ServeError {
     RootKey(#[from] trent_rootkey::RootKeyError),
     #[error("store: {0}")]
     Store(#[from] trent_store::StoreError),
+    #[error("audit trail: {0}")]
+    Audit(#[from] trent_audit::AuditError),
     #[error("bootstrap: {0}")]
     Bootstrap(trent_core::OpError),
     #[error("invalid {name}: {reason}")]
@@ -82,6 +88,21 @@ async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     if created {
         tracing::info!(path = %root_path.display(), "generated and sealed a new root key");
     }
+    let root_key = Arc::new(root_key);
+    let audit = if args.no_audit {
+        tracing::warn!("the audit trail is DISABLED (--no-audit): calls are not recorded");
+        None
+    } else {
+        let dir = data_dir.clone();
+        let root: Arc<dyn trent_rootkey::RootKeyProvider> = root_key.clone();
+        Some(
+            tokio::task::spawn_blocking(move || {
+                trent_audit::AuditLog::open(&dir, root, trent_audit::AuditOptions::default())
+            })
+            .await
+            .map_err(|e| ServeError::Io(std::io::Error::other(e)))??,
+        )
+    };
     let store = SqliteStore::open(&data_dir.join("trent.db"))?;
     let clock: Arc<dyn Clock> = match &args.test_clock_offset_file {
         Some(path) => {
@@ -90,12 +111,7 @@ async fn serve(args: ServeArgs) -> Result<(), ServeError> {
         }
         None => Arc::new(SystemClock),
     };
-    let kms = Kms::new(
-        Arc::new(store),
-        Arc::new(root_key),
-        Arc::new(PolicyAuthorizer),
-        clock,
-    );
+    let kms = Kms::new(Arc::new(store), root_key, Arc::new(PolicyAuthorizer), clock);
     let credentials = kms
         .bootstrap(bootstrap_options_from_env()?)
         .await
@@ -135,10 +151,15 @@ async fn serve(args: ServeArgs) -> Result<(), ServeError> {
         shutdown_signal().await;
         let _ = stop_tx.send(true);
     });
-    trent_server::Server::new(kms)
+    trent_server::Server::new(kms, audit.clone())
         .serve(listener, wait_stop(stop_rx))
         .await?;
     let _ = scheduler.await;
+    if let Some(audit) = audit {
+        if let Err(e) = audit.shutdown().await {
+            tracing::error!(error = %e, "could not seal the audit trail at shutdown");
+        }
+    }
     tracing::info!("shut down");
     Ok(())
 }
