@@ -27,6 +27,7 @@ pub use authz::{AccountBoundaryAuthorizer, Authorizer, Decision, PolicyAuthorize
 pub use clock::{Clock, FileOffsetClock, OffsetClock, SystemClock};
 pub use error::{InternalCause, OpError};
 pub use trent_wire::Operation;
+pub use usage::{LedgerUse, UsageLedger};
 
 use trent_rootkey::RootKeyProvider;
 use trent_store::Store;

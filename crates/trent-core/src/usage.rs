@@ -18,9 +18,53 @@ const SETTING_TRACKING_START: &str = "usage.tracking_start_ms";
 #[derive(Default)]
 pub(crate) struct UsageTracker {
     pending: Mutex<HashMap<(Region, KeyId), KeyUsageRecord>>,
+    ledger: std::sync::OnceLock<std::sync::Arc<dyn UsageLedger>>,
+}
+
+/// The last use of a key as an authoritative ledger (the audit trail) records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerUse {
+    /// The operation name.
+    pub operation: String,
+    /// When, in Unix milliseconds.
+    pub timestamp_ms: i64,
+    /// The audit event's id.
+    pub event_id: String,
+    /// The request id.
+    pub request_id: String,
+}
+
+/// A durable record of key use that GetKeyLastUsage should agree with — the audit trail.
+#[async_trait::async_trait]
+pub trait UsageLedger: Send + Sync + 'static {
+    /// The last successful cryptographic call on the key with this ARN.
+    async fn last_crypto_use(
+        &self,
+        key_arn: &str,
+    ) -> Result<Option<LedgerUse>, Box<dyn std::error::Error + Send + Sync>>;
 }
 
 impl Kms {
+    /// Makes GetKeyLastUsage read `ledger` (the audit trail), so it is consistent with it.
+    pub fn set_usage_ledger(&self, ledger: std::sync::Arc<dyn UsageLedger>) {
+        let _ = self.inner.usage.ledger.set(ledger);
+    }
+
+    /// The last use of a key from the ledger; `None` when no ledger is configured.
+    pub(crate) async fn ledger_use(
+        &self,
+        key: &KeyRecord,
+    ) -> Result<Option<Option<LedgerUse>>, OpError> {
+        match self.inner.usage.ledger.get() {
+            Some(ledger) => ledger
+                .last_crypto_use(&crate::keys::key_arn(key).to_string())
+                .await
+                .map(Some)
+                .map_err(|e| OpError::Internal(crate::InternalCause(e))),
+            None => Ok(None),
+        }
+    }
+
     /// Notes a successful cryptographic operation on `key`.
     pub(crate) fn record_use(&self, ctx: &RequestContext, key: &KeyRecord, operation: &str) {
         let record = KeyUsageRecord {

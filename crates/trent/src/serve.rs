@@ -112,6 +112,9 @@ async fn serve(args: ServeArgs) -> Result<(), ServeError> {
         None => Arc::new(SystemClock),
     };
     let kms = Kms::new(Arc::new(store), root_key, Arc::new(PolicyAuthorizer), clock);
+    if let Some(audit) = &audit {
+        kms.set_usage_ledger(Arc::new(AuditLedger(audit.clone())));
+    }
     let credentials = kms
         .bootstrap(bootstrap_options_from_env()?)
         .await
@@ -269,4 +272,24 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutdown signal received; draining");
+}
+
+/// GetKeyLastUsage answers from the audit trail, so the two always agree.
+struct AuditLedger(trent_audit::AuditLog);
+
+#[async_trait::async_trait]
+impl trent_core::UsageLedger for AuditLedger {
+    async fn last_crypto_use(
+        &self,
+        key_arn: &str,
+    ) -> Result<Option<trent_core::LedgerUse>, Box<dyn std::error::Error + Send + Sync>> {
+        let found = self.0.last_crypto_use(key_arn).await?;
+        Ok(found.map(|u| trent_core::LedgerUse {
+            operation: u.operation,
+            timestamp_ms: i64::try_from(u.timestamp.unix_timestamp_nanos() / 1_000_000)
+                .unwrap_or(i64::MAX),
+            event_id: u.event_id.to_string(),
+            request_id: u.request_id,
+        }))
+    }
 }

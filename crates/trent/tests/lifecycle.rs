@@ -963,6 +963,11 @@ async fn get_key_last_usage_reports_the_last_cryptographic_call() {
     let last = usage.key_last_usage.unwrap();
     assert_eq!(last.operation.as_ref().unwrap().as_str(), "Decrypt");
     assert_eq!(last.kms_request_id.as_deref(), Some(request_id.as_str()));
+    // The answer comes from the audit trail and names its event.
+    assert_eq!(
+        last.cloud_trail_event_id.as_ref().map(String::len),
+        Some(36)
+    );
     assert!(last.timestamp.is_some());
     let err = client
         .get_key_last_usage()
