@@ -53,6 +53,21 @@ impl MaterialCache {
         }
     }
 
+    /// The cached material of one version, if present. Safe to use without reading the store:
+    /// material ids are random and never reused, and callers have already read the key record
+    /// (so a destroyed or disabled key is refused before this is consulted).
+    pub(crate) fn get(
+        &self,
+        region: &Region,
+        key_id: &KeyId,
+        material_id: &KeyMaterialId,
+    ) -> Option<Arc<KeyMaterial>> {
+        let entries = self.entries.lock().ok()?;
+        entries
+            .get(&(region.clone(), *key_id, *material_id))
+            .map(Arc::clone)
+    }
+
     /// Returns the unwrapped material of `record`, unwrapping it with the root key on a miss.
     pub(crate) fn get_or_unwrap(
         &self,

@@ -44,6 +44,9 @@ impl Kms {
         key: &KeyRecord,
         id: &KeyMaterialId,
     ) -> Result<Option<Arc<KeyMaterial>>, OpError> {
+        if let Some(found) = self.inner.materials.get(&key.region, &key.key_id, id) {
+            return Ok(Some(found));
+        }
         let Some(record) = self
             .store()
             .get_material(&key.region, &key.key_id, id)
