@@ -456,10 +456,7 @@ impl Kms {
                 .store()
                 .list_users(account, after.as_deref(), 500)
                 .await?;
-            if let Some(found) = page
-                .iter()
-                .find(|u| u.user_name.eq_ignore_ascii_case(name))
-            {
+            if let Some(found) = page.iter().find(|u| u.user_name.eq_ignore_ascii_case(name)) {
                 return Ok(Some(found.clone()));
             }
             match page.last() {
@@ -538,7 +535,12 @@ impl Kms {
         let name = user_name_param(params)?;
         self.authorized_user(ctx, "DeleteUser", name).await?;
         let account = &ctx.principal.account;
-        if !self.store().list_access_keys(account, name).await?.is_empty() {
+        if !self
+            .store()
+            .list_access_keys(account, name)
+            .await?
+            .is_empty()
+        {
             return Err(IamError::DeleteConflict(
                 "Cannot delete entity, must delete access keys first.".to_owned(),
             ));

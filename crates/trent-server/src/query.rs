@@ -202,8 +202,7 @@ pub(crate) fn iam_error(request_id: &str, error: &IamError) -> Response {
     if let IamError::ServiceFailure(cause) = error {
         tracing::error!(request_id = %request_id, cause = %cause, "internal error");
     }
-    let status =
-        StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     error_response(
         request_id,
         status,
@@ -222,15 +221,21 @@ pub(crate) fn auth_error_code(error: &AuthError) -> (StatusCode, &'static str, S
                 "MissingAuthenticationToken",
                 "Request is missing Authentication Token".to_owned(),
             ),
-            SigV4Error::IncompleteSignature { .. } => {
-                (StatusCode::BAD_REQUEST, "IncompleteSignature", e.to_string())
-            }
+            SigV4Error::IncompleteSignature { .. } => (
+                StatusCode::BAD_REQUEST,
+                "IncompleteSignature",
+                e.to_string(),
+            ),
             SigV4Error::UnrecognizedClient => (
                 StatusCode::FORBIDDEN,
                 "InvalidClientTokenId",
                 "The security token included in the request is invalid.".to_owned(),
             ),
-            _ => (StatusCode::FORBIDDEN, "SignatureDoesNotMatch", e.to_string()),
+            _ => (
+                StatusCode::FORBIDDEN,
+                "SignatureDoesNotMatch",
+                e.to_string(),
+            ),
         },
         AuthError::Internal(_) => (
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -278,7 +283,10 @@ mod tests {
             HeaderValue::from_static("application/x-www-form-urlencoded; charset=utf-8"),
         );
         assert!(is_form_request(&headers));
-        headers.insert("x-amz-target", HeaderValue::from_static("TrentService.Encrypt"));
+        headers.insert(
+            "x-amz-target",
+            HeaderValue::from_static("TrentService.Encrypt"),
+        );
         assert!(!is_form_request(&headers));
         let mut json = HeaderMap::new();
         json.insert(
@@ -313,7 +321,9 @@ mod tests {
         let xml = success_xml("ListUsers", &result, "req-1");
         assert!(xml.contains(&format!("<ListUsersResponse xmlns=\"{IAM_NAMESPACE}\">")));
         assert!(xml.contains("<ListUsersResult><Users><member><UserName>a&amp;b</UserName></member></Users><IsTruncated>false</IsTruncated></ListUsersResult>"));
-        assert!(xml.ends_with("<ResponseMetadata><RequestId>req-1</RequestId></ResponseMetadata></ListUsersResponse>"));
+        assert!(xml.ends_with(
+            "<ResponseMetadata><RequestId>req-1</RequestId></ResponseMetadata></ListUsersResponse>"
+        ));
         let empty = success_xml("DeleteUser", &None, "r");
         assert!(!empty.contains("DeleteUserResult"));
     }

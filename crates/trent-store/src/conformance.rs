@@ -1365,7 +1365,11 @@ pub async fn users_list_in_name_order_and_delete_with_their_tags(store: &dyn Sto
         "store conformance: a deleted user must be gone"
     );
     assert!(
-        ok(store.list_user_tags(&account, "bob").await, "list_user_tags").is_empty(),
+        ok(
+            store.list_user_tags(&account, "bob").await,
+            "list_user_tags"
+        )
+        .is_empty(),
         "store conformance: deleting a user must delete its tags"
     );
     expect_not_found(
@@ -1428,7 +1432,10 @@ pub async fn user_tags_add_replace_remove_and_stay_in_their_account(store: &dyn 
         "tag_user",
     );
     assert_eq!(
-        ok(store.list_user_tags(&account, "alice").await, "list_user_tags"),
+        ok(
+            store.list_user_tags(&account, "alice").await,
+            "list_user_tags"
+        ),
         vec![tag("a", "2"), tag("b", "3")],
         "store conformance: tag_user must replace by key and list in key order"
     );
@@ -1439,12 +1446,18 @@ pub async fn user_tags_add_replace_remove_and_stay_in_their_account(store: &dyn 
         "untag_user",
     );
     assert_eq!(
-        ok(store.list_user_tags(&account, "alice").await, "list_user_tags"),
+        ok(
+            store.list_user_tags(&account, "alice").await,
+            "list_user_tags"
+        ),
         vec![tag("b", "3")],
         "store conformance: untag_user must remove the named keys only"
     );
     assert_eq!(
-        ok(store.list_user_tags(&other, "alice").await, "list_user_tags"),
+        ok(
+            store.list_user_tags(&other, "alice").await,
+            "list_user_tags"
+        ),
         vec![tag("z", "9")],
         "store conformance: user tags are scoped to their account"
     );
@@ -1480,7 +1493,10 @@ pub async fn access_keys_list_per_user_and_delete(store: &dyn Store) {
         "delete_access_key",
     );
     assert_eq!(
-        ok(store.get_access_key(&first.access_key_id).await, "get_access_key"),
+        ok(
+            store.get_access_key(&first.access_key_id).await,
+            "get_access_key"
+        ),
         None,
         "store conformance: a deleted access key must be gone"
     );

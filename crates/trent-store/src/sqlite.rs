@@ -640,8 +640,7 @@ impl Store for SqliteStore {
         user_name: &str,
         tag_keys: &[String],
     ) -> StoreResult<()> {
-        let (account, user_name, keys) =
-            (account.clone(), user_name.to_owned(), tag_keys.to_vec());
+        let (account, user_name, keys) = (account.clone(), user_name.to_owned(), tag_keys.to_vec());
         self.write(move |conn| {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
