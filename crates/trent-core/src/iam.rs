@@ -227,13 +227,13 @@ fn required<'a>(params: &'a IamParams, name: &str, field: &str) -> Result<&'a st
     params.get(name).ok_or_else(|| null_error(field))
 }
 
-fn user_name_param<'a>(params: &'a IamParams) -> Result<&'a str, IamError> {
+fn user_name_param(params: &IamParams) -> Result<&str, IamError> {
     let name = required(params, "UserName", "userName")?;
     check_name(name, 64, "userName")?;
     Ok(name)
 }
 
-fn policy_name_param<'a>(params: &'a IamParams) -> Result<&'a str, IamError> {
+fn policy_name_param(params: &IamParams) -> Result<&str, IamError> {
     let name = required(params, "PolicyName", "policyName")?;
     check_name(name, 128, "policyName")?;
     Ok(name)
