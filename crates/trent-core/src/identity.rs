@@ -11,7 +11,7 @@ use crate::{Kms, OpError};
 
 const SETTING_BOOTSTRAP: &str = "bootstrap.access_key_id";
 const ADMIN_USER: &str = "admin";
-const BASE32: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+pub(crate) const BASE32: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 const SECRET_CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /// What a first start may fix in advance (`TRENT_BOOTSTRAP_*`).
@@ -48,14 +48,13 @@ pub struct Credential {
 }
 
 /// Unwrapped credentials by access key id. Access keys are immutable once created (a rotation
-/// creates a new id), so entries cannot go stale; deletion of keys arrives with IAM and will
-/// evict here.
+/// creates a new id); a deleted key is evicted with [`Kms::forget_credential`].
 #[derive(Default)]
 pub(crate) struct CredentialCache {
     entries: RwLock<HashMap<String, Arc<Credential>>>,
 }
 
-fn random_string(alphabet: &[u8], len: usize) -> Result<String, OpError> {
+pub(crate) fn random_string(alphabet: &[u8], len: usize) -> Result<String, OpError> {
     let bytes = trent_crypto::random_bytes(len).map_err(OpError::internal)?;
     Ok(bytes
         .iter()
@@ -78,7 +77,95 @@ fn random_account_id() -> Result<AccountId, OpError> {
     AccountId::from_u64(value).map_err(OpError::internal)
 }
 
+/// A new administrator's credentials from `trent admin create-account`.
+pub type AccountCredentials = BootstrapCredentials;
+
 impl Kms {
+    /// Generates an access key for a user: a random `AKIA…` id and 40-character secret, the
+    /// secret wrapped by the root key exactly like the bootstrap key's. Not stored.
+    pub(crate) fn new_access_key(
+        &self,
+        account: &AccountId,
+        user_name: &str,
+    ) -> Result<(AccessKeyRecord, SecretAccessKey), OpError> {
+        let access_key_id = format!("AKIA{}", random_string(BASE32, 16)?);
+        let secret = SecretAccessKey::new(random_string(SECRET_CHARS, 40)?);
+        let wrapped_secret = self
+            .inner
+            .root_key
+            .wrap(&secret_aad(&access_key_id), secret.expose().as_bytes())?;
+        Ok((
+            AccessKeyRecord {
+                access_key_id,
+                account: account.clone(),
+                user_name: user_name.to_owned(),
+                wrapped_secret,
+                status: AccessKeyStatus::Active,
+                created_at_ms: self.clock().now_ms(),
+            },
+            secret,
+        ))
+    }
+
+    /// Forgets the cached credential of an access key (after it is deleted), so the next
+    /// request signed with it is refused.
+    pub fn forget_credential(&self, access_key_id: &str) {
+        if let Ok(mut entries) = self.inner.credentials.entries.write() {
+            entries.remove(access_key_id);
+        }
+    }
+
+    /// Creates a new account with an administrator `user/admin` holding `AdministratorAccess`
+    /// and one access key (`trent admin create-account`). `EntityAlreadyExists`-like failures
+    /// surface as the store's `AlreadyExists`.
+    pub async fn create_account(
+        &self,
+        account_id: Option<AccountId>,
+        name: &str,
+    ) -> Result<AccountCredentials, OpError> {
+        let store = self.store();
+        let now = self.clock().now_ms();
+        let account_id = match account_id {
+            Some(id) => id,
+            None => random_account_id()?,
+        };
+        store
+            .create_account(&AccountRecord {
+                id: account_id.clone(),
+                name: name.to_owned(),
+                created_at_ms: now,
+            })
+            .await?;
+        let user_arn = format!("arn:aws:iam::{account_id}:user/{ADMIN_USER}");
+        store
+            .create_user(&UserRecord {
+                account: account_id.clone(),
+                user_name: ADMIN_USER.to_owned(),
+                user_id: format!("AIDA{}", random_string(BASE32, 17)?),
+                arn: user_arn.clone(),
+                path: "/".to_owned(),
+                is_admin: true,
+                created_at_ms: now,
+            })
+            .await?;
+        store
+            .put_user_policy(
+                &account_id,
+                ADMIN_USER,
+                "AdministratorAccess",
+                crate::policy::ADMINISTRATOR_POLICY,
+            )
+            .await?;
+        let (record, secret) = self.new_access_key(&account_id, ADMIN_USER)?;
+        store.create_access_key(&record).await?;
+        Ok(AccountCredentials {
+            account_id,
+            user_arn,
+            access_key_id: record.access_key_id,
+            secret_access_key: secret,
+        })
+    }
+
     /// Creates the bootstrap account, administrator and access key on an empty store, or
     /// returns the existing ones. Idempotent: later starts return the same credentials.
     pub async fn bootstrap(

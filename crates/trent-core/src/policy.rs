@@ -2,9 +2,9 @@
 //! condition keys of a request.
 //!
 //! Parsed documents are cached: key policies by their text (a changed policy is a new text),
-//! identity policies per user until `forget_identity` (IAM writes will call it).
+//! identity policies and tags per user until `forget_identity` (IAM writes call it).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use trent_policy::{ConditionContext, NamedPolicy, PolicyDocument, PolicyKind, PrincipalFacts};
@@ -21,8 +21,24 @@ const CACHE_CAPACITY: usize = 4096;
 /// The identity policy given to the bootstrap administrator.
 pub(crate) const ADMINISTRATOR_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"AdministratorAccess","Effect":"Allow","Action":"*","Resource":"*"}]}"#;
 
-/// Identity policies by (account, user name).
-type IdentityPolicies = HashMap<(AccountId, String), Arc<Vec<NamedPolicy>>>;
+/// What authorization needs to know about a caller beyond its credential: its identity
+/// policies and its tags (`aws:PrincipalTag/*`).
+#[derive(Debug, Default)]
+pub(crate) struct CallerIdentity {
+    pub(crate) policies: Vec<NamedPolicy>,
+    pub(crate) tags: BTreeMap<String, String>,
+}
+
+impl CallerIdentity {
+    fn facts(&self, principal: &trent_types::Principal) -> PrincipalFacts {
+        let mut facts = PrincipalFacts::from_principal(principal);
+        facts.tags = self.tags.clone();
+        facts
+    }
+}
+
+/// Caller identities by (account, user name).
+type IdentityPolicies = HashMap<(AccountId, String), Arc<CallerIdentity>>;
 
 #[derive(Default)]
 pub(crate) struct PolicyCache {
@@ -52,11 +68,11 @@ impl Kms {
         Ok(parsed)
     }
 
-    /// The identity policies of the caller.
+    /// The identity policies and tags of the caller.
     pub(crate) async fn identity_policies(
         &self,
         ctx: &RequestContext,
-    ) -> Result<Arc<Vec<NamedPolicy>>, OpError> {
+    ) -> Result<Arc<CallerIdentity>, OpError> {
         let principal = &ctx.principal;
         let user_name = match principal.kind {
             PrincipalKind::IamUser => principal
@@ -65,7 +81,7 @@ impl Kms {
                 .map(|(_, n)| n.to_owned())
                 .unwrap_or_default(),
             // Roots need no identity policy; sessions get theirs with IAM roles.
-            _ => return Ok(Arc::new(Vec::new())),
+            _ => return Ok(Arc::new(CallerIdentity::default())),
         };
         let cache_key = (principal.account.clone(), user_name.clone());
         if let Ok(map) = self.inner.policies.identities.lock() {
@@ -86,7 +102,13 @@ impl Kms {
                 }
             }
         }
-        let policies = Arc::new(policies);
+        let tags = self
+            .store()
+            .list_user_tags(&principal.account, &user_name)
+            .await?
+            .into_iter()
+            .collect();
+        let policies = Arc::new(CallerIdentity { policies, tags });
         if let Ok(mut map) = self.inner.policies.identities.lock() {
             if map.len() >= CACHE_CAPACITY {
                 map.clear();
@@ -130,7 +152,7 @@ impl Kms {
         context.push("kms:KeyOrigin", key.origin.to_string());
         context.push("kms:MultiRegion", key.multi_region.to_string());
         context.add_resource_tags(key.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        if mentions_resource_aliases(&key.policy, &identity) {
+        if mentions_resource_aliases(&key.policy, &identity.policies) {
             let aliases = self
                 .store()
                 .list_aliases(&key.account, &key.region, Some(&key.key_id), None, 51)
@@ -153,6 +175,30 @@ impl Kms {
                 account: &key.account,
             },
             Some(&policy),
+            &identity,
+            &context,
+        )
+    }
+
+    /// Authorizes an IAM action on an IAM resource (a user ARN) with the caller's identity
+    /// policies alone.
+    pub(crate) async fn authorize_iam(
+        &self,
+        ctx: &RequestContext,
+        action: &str,
+        resource_arn: &str,
+    ) -> Result<(), OpError> {
+        let identity = self.identity_policies(ctx).await?;
+        let mut context = ConditionContext::new();
+        self.request_context(ctx, &mut context);
+        self.decide(
+            ctx,
+            action,
+            Resource::Key {
+                arn: resource_arn,
+                account: &ctx.principal.account,
+            },
+            None,
             &identity,
             &context,
         )
@@ -190,8 +236,8 @@ impl Kms {
         self.request_context(ctx, &mut context);
         Ok(trent_policy::would_lock_out_in_context(
             policy,
-            &PrincipalFacts::from_principal(&ctx.principal),
-            &identity,
+            &identity.facts(&ctx.principal),
+            &identity.policies,
             arn,
             account,
             &context,
@@ -204,17 +250,17 @@ impl Kms {
         action: &str,
         resource: Resource<'_>,
         key_policy: Option<&PolicyDocument>,
-        identity: &[NamedPolicy],
+        identity: &CallerIdentity,
         context: &ConditionContext,
     ) -> Result<(), OpError> {
-        let facts = PrincipalFacts::from_principal(&ctx.principal);
+        let facts = identity.facts(&ctx.principal);
         let decision = self.inner.authorizer.authorize(&AuthzRequest {
             principal: &ctx.principal,
             principal_facts: &facts,
             action,
             resource,
             key_policy,
-            identity_policies: identity,
+            identity_policies: &identity.policies,
             context,
         });
         tracing::debug!(

@@ -9,8 +9,8 @@ use trent_types::{Principal, Region};
 
 /// How far a request's timestamp may be from the server's clock.
 const MAX_CLOCK_SKEW: Duration = Duration::from_secs(5 * 60);
-/// The SigV4 service names this endpoint answers to.
-const SERVICES: &[&str] = &["kms"];
+/// The SigV4 service names this endpoint answers to: KMS (JSON 1.1) and IAM (query protocol).
+pub(crate) const SERVICES: &[&str] = &["kms", "iam"];
 
 /// Why authentication failed; `code()` is the AWS error code.
 #[derive(Debug, thiserror::Error)]

@@ -9,6 +9,7 @@
 #![warn(missing_docs)]
 
 mod auth;
+mod query;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -88,6 +89,9 @@ async fn handle(
         }
     };
     let notes = Arc::new(trent_core::RequestNotes::default());
+    if is_iam_request(&parts.headers) {
+        return handle_iam(&server, &request_id, peer, &parts, &body, &notes).await;
+    }
     let mut seen = Seen::default();
     let result = process(
         &server,
@@ -286,6 +290,121 @@ async fn process(
         seen.response = Some(response.clone());
     }
     Ok(response)
+}
+
+/// Whether a request is for IAM: signed for service `iam`, or (when the signature cannot be
+/// read) a form-encoded query-protocol body.
+fn is_iam_request(headers: &HeaderMap) -> bool {
+    match trent_sigv4::parse_authorization(headers, auth::SERVICES) {
+        Ok(info) => info.service == "iam",
+        Err(_) => query::is_form_request(headers),
+    }
+}
+
+/// One IAM (query protocol) call: authenticate, run the action, answer in XML, audit.
+async fn handle_iam(
+    server: &Server,
+    request_id: &str,
+    peer: SocketAddr,
+    parts: &http::request::Parts,
+    body: &Bytes,
+    notes: &Arc<trent_core::RequestNotes>,
+) -> Response {
+    let params = query::parse_form(body);
+    let action = query::event_name(&params).unwrap_or("Unknown").to_owned();
+    let info = trent_sigv4::parse_authorization(&parts.headers, auth::SERVICES).ok();
+    let mut principal = None;
+    let mut result_elements = None;
+    let (response, error) = match server
+        .auth
+        .authenticate(&parts.method, &parts.uri, &parts.headers, body)
+        .await
+    {
+        Err(e) => {
+            tracing::info!(request_id = %request_id, code = e.code(), "authentication failed");
+            let (status, code, message) = query::auth_error_code(&e);
+            (
+                query::error_response(request_id, status, "Sender", code, &message),
+                Some((code.to_owned(), message)),
+            )
+        }
+        Ok(identity) => {
+            principal = Some(identity.principal.clone());
+            let ctx = RequestContext {
+                principal: identity.principal,
+                region: identity.region,
+                request_id: request_id.to_owned(),
+                source_ip: Some(peer.ip()),
+                user_agent: parts
+                    .headers
+                    .get(http::header::USER_AGENT)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned),
+                notes: Arc::clone(notes),
+            };
+            match server.kms.iam_execute(&ctx, &params).await {
+                Ok(result) => {
+                    result_elements = query::result_json(&result);
+                    let xml = query::success_xml(&action, &result, request_id);
+                    (query::xml_response(request_id, xml), None)
+                }
+                Err(e) => (
+                    query::iam_error(request_id, &e),
+                    Some((e.code().to_owned(), e.to_string())),
+                ),
+            }
+        }
+    };
+    if let Some(audit) = &server.audit {
+        let user_agent = parts
+            .headers
+            .get(http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let region = info
+            .as_ref()
+            .map(|i| i.region.clone())
+            .unwrap_or_else(|| "unknown".to_owned());
+        let mut event = trent_audit::AuditEvent::new(
+            trent_audit::IAM_EVENT_SOURCE,
+            &action,
+            &region,
+            time::OffsetDateTime::now_utc(),
+        )
+        .with_request_id(request_id)
+        .with_source(peer.ip().to_string(), user_agent)
+        .with_request_parameters(&query::params_json(&params));
+        event = match &principal {
+            Some(p) => event.with_principal(p),
+            None => event.with_identity(trent_audit::UserIdentity::unknown(
+                info.as_ref().map(|i| i.access_key_id.as_str()),
+            )),
+        };
+        if let Some(elements) = &result_elements {
+            event = event.with_response_elements(elements);
+        }
+        if let Some(decision) = notes.decisions().last() {
+            event = event.with_authorization(
+                if decision.allowed { "Allow" } else { "Deny" },
+                decision.deciding.as_deref(),
+                None,
+            );
+        }
+        if let Some((code, message)) = error {
+            event = event.with_error(code, message);
+        }
+        if let Err(e) = audit.record(event).await {
+            tracing::error!(request_id = %request_id, error = %e, "audit event could not be written; failing the call");
+            return query::error_response(
+                request_id,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Receiver",
+                "ServiceFailure",
+                "The call could not be recorded in the audit trail; please retry.",
+            );
+        }
+    }
+    response
 }
 
 fn success(request_id: &str, json: Vec<u8>) -> Response {

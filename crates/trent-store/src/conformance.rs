@@ -39,6 +39,10 @@ pub async fn run_all(store: &dyn Store) {
     key_usage_is_replaced_per_key(store).await;
     leases_are_exclusive_until_they_expire(store).await;
     user_policies_are_replaced_by_name_and_listed_in_name_order(store).await;
+    users_list_in_name_order_and_delete_with_their_tags(store).await;
+    user_policies_delete_and_missing_is_not_found(store).await;
+    user_tags_add_replace_remove_and_stay_in_their_account(store).await;
+    access_keys_list_per_user_and_delete(store).await;
 }
 
 // ---- helpers ----
@@ -1302,5 +1306,210 @@ pub async fn user_policies_are_replaced_by_name_and_listed_in_name_order(store: 
             ("b".to_owned(), "{\"v\":3}".to_owned())
         ],
         "store conformance: user policies are per user, replaced by name, in name order"
+    );
+}
+
+fn sample_user(account: &AccountId, name: &str) -> UserRecord {
+    UserRecord {
+        account: account.clone(),
+        user_name: name.to_owned(),
+        user_id: format!("AIDA{}", random_hex(16).to_uppercase()),
+        arn: format!("arn:aws:iam::{account}:user/{name}"),
+        path: "/".to_owned(),
+        is_admin: false,
+        created_at_ms: 1_700_000_000_000,
+    }
+}
+
+/// Users: listed per account in name order, paged by `after_name` and `limit`; deleting a
+/// user removes it and its tags; deleting a missing user is `NotFound`.
+pub async fn users_list_in_name_order_and_delete_with_their_tags(store: &dyn Store) {
+    let account = random_account_id();
+    let other = random_account_id();
+    for name in ["carol", "alice", "bob"] {
+        ok(
+            store.create_user(&sample_user(&account, name)).await,
+            "create_user",
+        );
+    }
+    ok(
+        store.create_user(&sample_user(&other, "dave")).await,
+        "create_user",
+    );
+    let names = |users: Vec<UserRecord>| -> Vec<String> {
+        users.into_iter().map(|u| u.user_name).collect()
+    };
+    assert_eq!(
+        names(ok(store.list_users(&account, None, 10).await, "list_users")),
+        vec!["alice", "bob", "carol"],
+        "store conformance: list_users must list the account's users in name order"
+    );
+    assert_eq!(
+        names(ok(
+            store.list_users(&account, Some("alice"), 1).await,
+            "list_users"
+        )),
+        vec!["bob"],
+        "store conformance: list_users must page by after_name and limit"
+    );
+    ok(
+        store
+            .tag_user(&account, "bob", &[("team".to_owned(), "blue".to_owned())])
+            .await,
+        "tag_user",
+    );
+    ok(store.delete_user(&account, "bob").await, "delete_user");
+    assert_eq!(
+        ok(store.get_user(&account, "bob").await, "get_user"),
+        None,
+        "store conformance: a deleted user must be gone"
+    );
+    assert!(
+        ok(
+            store.list_user_tags(&account, "bob").await,
+            "list_user_tags"
+        )
+        .is_empty(),
+        "store conformance: deleting a user must delete its tags"
+    );
+    expect_not_found(
+        store.delete_user(&account, "bob").await,
+        "delete_user of a missing user",
+    );
+    expect_not_found(
+        store.delete_user(&account, "dave").await,
+        "delete_user of another account's user",
+    );
+}
+
+/// Inline policies: delete one by name; a missing one is `NotFound`.
+pub async fn user_policies_delete_and_missing_is_not_found(store: &dyn Store) {
+    let account = random_account_id();
+    let doc = "{\"Version\":\"2012-10-17\",\"Statement\":[]}";
+    ok(
+        store.put_user_policy(&account, "alice", "a", doc).await,
+        "put_user_policy",
+    );
+    ok(
+        store.put_user_policy(&account, "alice", "b", doc).await,
+        "put_user_policy",
+    );
+    ok(
+        store.delete_user_policy(&account, "alice", "a").await,
+        "delete_user_policy",
+    );
+    assert_eq!(
+        ok(
+            store.list_user_policies(&account, "alice").await,
+            "list_user_policies"
+        ),
+        vec![("b".to_owned(), doc.to_owned())],
+        "store conformance: delete_user_policy must delete exactly the named policy"
+    );
+    expect_not_found(
+        store.delete_user_policy(&account, "alice", "a").await,
+        "delete_user_policy of a missing policy",
+    );
+}
+
+/// User tags: added, replaced by key, removed by key, listed in key order, per account.
+pub async fn user_tags_add_replace_remove_and_stay_in_their_account(store: &dyn Store) {
+    let account = random_account_id();
+    let other = random_account_id();
+    let tag = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+    ok(
+        store
+            .tag_user(&account, "alice", &[tag("b", "1"), tag("a", "2")])
+            .await,
+        "tag_user",
+    );
+    ok(
+        store.tag_user(&account, "alice", &[tag("b", "3")]).await,
+        "tag_user",
+    );
+    ok(
+        store.tag_user(&other, "alice", &[tag("z", "9")]).await,
+        "tag_user",
+    );
+    assert_eq!(
+        ok(
+            store.list_user_tags(&account, "alice").await,
+            "list_user_tags"
+        ),
+        vec![tag("a", "2"), tag("b", "3")],
+        "store conformance: tag_user must replace by key and list in key order"
+    );
+    ok(
+        store
+            .untag_user(&account, "alice", &["a".to_owned(), "missing".to_owned()])
+            .await,
+        "untag_user",
+    );
+    assert_eq!(
+        ok(
+            store.list_user_tags(&account, "alice").await,
+            "list_user_tags"
+        ),
+        vec![tag("b", "3")],
+        "store conformance: untag_user must remove the named keys only"
+    );
+    assert_eq!(
+        ok(
+            store.list_user_tags(&other, "alice").await,
+            "list_user_tags"
+        ),
+        vec![tag("z", "9")],
+        "store conformance: user tags are scoped to their account"
+    );
+}
+
+/// Access keys: listed per user oldest first; deleted by id; a missing one is `NotFound`.
+pub async fn access_keys_list_per_user_and_delete(store: &dyn Store) {
+    let account = random_account_id();
+    let key = |user: &str, at: i64| AccessKeyRecord {
+        access_key_id: format!("AKIA{}", random_hex(16).to_uppercase()),
+        account: account.clone(),
+        user_name: user.to_owned(),
+        wrapped_secret: vec![1, 2, 3],
+        status: AccessKeyStatus::Active,
+        created_at_ms: at,
+    };
+    let first = key("alice", 1_700_000_000_000);
+    let second = key("alice", 1_700_000_000_500);
+    let bobs = key("bob", 1_700_000_000_100);
+    for k in [&second, &first, &bobs] {
+        ok(store.create_access_key(k).await, "create_access_key");
+    }
+    assert_eq!(
+        ok(
+            store.list_access_keys(&account, "alice").await,
+            "list_access_keys"
+        ),
+        vec![first.clone(), second.clone()],
+        "store conformance: list_access_keys must list the user's keys oldest first"
+    );
+    ok(
+        store.delete_access_key(&first.access_key_id).await,
+        "delete_access_key",
+    );
+    assert_eq!(
+        ok(
+            store.get_access_key(&first.access_key_id).await,
+            "get_access_key"
+        ),
+        None,
+        "store conformance: a deleted access key must be gone"
+    );
+    expect_not_found(
+        store.delete_access_key(&first.access_key_id).await,
+        "delete_access_key of a missing key",
+    );
+    assert_eq!(
+        ok(
+            store.list_access_keys(&account, "alice").await,
+            "list_access_keys"
+        ),
+        vec![second],
+        "store conformance: delete_access_key must delete only that key"
     );
 }

@@ -77,10 +77,56 @@ pub trait Store: Send + Sync + 'static {
         user_name: &str,
     ) -> StoreResult<Vec<(String, String)>>;
 
+    /// Users of an account whose name sorts after `after_name`, in name order, at most `limit`.
+    async fn list_users(
+        &self,
+        account: &AccountId,
+        after_name: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<UserRecord>>;
+    /// Deletes a user together with its tags; `NotFound` if absent. Access keys and policies
+    /// are the caller's to remove first (IAM's DeleteConflict).
+    async fn delete_user(&self, account: &AccountId, user_name: &str) -> StoreResult<()>;
+    /// Deletes an inline identity policy of a user; `NotFound` if absent.
+    async fn delete_user_policy(
+        &self,
+        account: &AccountId,
+        user_name: &str,
+        policy_name: &str,
+    ) -> StoreResult<()>;
+    /// Adds or replaces tags of a user (by tag key).
+    async fn tag_user(
+        &self,
+        account: &AccountId,
+        user_name: &str,
+        tags: &[(String, String)],
+    ) -> StoreResult<()>;
+    /// Removes tags of a user by key (absent keys are ignored).
+    async fn untag_user(
+        &self,
+        account: &AccountId,
+        user_name: &str,
+        tag_keys: &[String],
+    ) -> StoreResult<()>;
+    /// The tags of a user, ordered by tag key.
+    async fn list_user_tags(
+        &self,
+        account: &AccountId,
+        user_name: &str,
+    ) -> StoreResult<Vec<(String, String)>>;
+
     /// Inserts an access key; `AlreadyExists` if its id is taken.
     async fn create_access_key(&self, key: &AccessKeyRecord) -> StoreResult<()>;
     /// Reads one access key by its id.
     async fn get_access_key(&self, access_key_id: &str) -> StoreResult<Option<AccessKeyRecord>>;
+    /// The access keys of a user, oldest first.
+    async fn list_access_keys(
+        &self,
+        account: &AccountId,
+        user_name: &str,
+    ) -> StoreResult<Vec<AccessKeyRecord>>;
+    /// Deletes an access key; `NotFound` if absent.
+    async fn delete_access_key(&self, access_key_id: &str) -> StoreResult<()>;
 
     // ---- KMS keys ----
 

@@ -527,6 +527,202 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn list_users(
+        &self,
+        account: &AccountId,
+        after_name: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<UserRecord>> {
+        let account = account.clone();
+        let after = after_name.unwrap_or_default().to_owned();
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT account, user_name, user_id, arn, path, is_admin, created_at_ms \
+                     FROM users WHERE account = ?1 AND user_name > ?2 \
+                     ORDER BY user_name LIMIT ?3",
+                )
+                .db()?;
+            let mut rows = stmt.query(params![account.as_str(), after, limit]).db()?;
+            let mut out = Vec::new();
+            while let Some(row) = rows.next().db()? {
+                out.push(user_from_row(row)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn delete_user(&self, account: &AccountId, user_name: &str) -> StoreResult<()> {
+        let account = account.clone();
+        let user_name = user_name.to_owned();
+        self.write(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .db()?;
+            let deleted = tx
+                .execute(
+                    "DELETE FROM users WHERE account = ?1 AND user_name = ?2",
+                    params![account.as_str(), user_name],
+                )
+                .db()?;
+            if deleted == 0 {
+                return Err(StoreError::NotFound);
+            }
+            tx.execute(
+                "DELETE FROM user_tags WHERE account = ?1 AND user_name = ?2",
+                params![account.as_str(), user_name],
+            )
+            .db()?;
+            tx.commit().db()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete_user_policy(
+        &self,
+        account: &AccountId,
+        user_name: &str,
+        policy_name: &str,
+    ) -> StoreResult<()> {
+        let (account, user_name, policy_name) = (
+            account.clone(),
+            user_name.to_owned(),
+            policy_name.to_owned(),
+        );
+        self.write(move |conn| {
+            let deleted = conn
+                .prepare_cached(
+                    "DELETE FROM user_policies \
+                     WHERE account = ?1 AND user_name = ?2 AND policy_name = ?3",
+                )
+                .db()?
+                .execute(params![account.as_str(), user_name, policy_name])
+                .db()?;
+            if deleted == 0 {
+                return Err(StoreError::NotFound);
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn tag_user(
+        &self,
+        account: &AccountId,
+        user_name: &str,
+        tags: &[(String, String)],
+    ) -> StoreResult<()> {
+        let (account, user_name, tags) = (account.clone(), user_name.to_owned(), tags.to_vec());
+        self.write(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .db()?;
+            for (key, value) in &tags {
+                tx.execute(
+                    "INSERT OR REPLACE INTO user_tags (account, user_name, tag_key, tag_value) \
+                     VALUES (?1, ?2, ?3, ?4)",
+                    params![account.as_str(), user_name, key, value],
+                )
+                .db()?;
+            }
+            tx.commit().db()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn untag_user(
+        &self,
+        account: &AccountId,
+        user_name: &str,
+        tag_keys: &[String],
+    ) -> StoreResult<()> {
+        let (account, user_name, keys) = (account.clone(), user_name.to_owned(), tag_keys.to_vec());
+        self.write(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .db()?;
+            for key in &keys {
+                tx.execute(
+                    "DELETE FROM user_tags WHERE account = ?1 AND user_name = ?2 AND tag_key = ?3",
+                    params![account.as_str(), user_name, key],
+                )
+                .db()?;
+            }
+            tx.commit().db()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list_user_tags(
+        &self,
+        account: &AccountId,
+        user_name: &str,
+    ) -> StoreResult<Vec<(String, String)>> {
+        let account = account.clone();
+        let user_name = user_name.to_owned();
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT tag_key, tag_value FROM user_tags \
+                     WHERE account = ?1 AND user_name = ?2 ORDER BY tag_key",
+                )
+                .db()?;
+            let rows = stmt
+                .query_map(params![account.as_str(), user_name], |row| {
+                    Ok((row.get(0)?, row.get(1)?))
+                })
+                .db()?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().db()
+        })
+        .await
+    }
+
+    async fn list_access_keys(
+        &self,
+        account: &AccountId,
+        user_name: &str,
+    ) -> StoreResult<Vec<AccessKeyRecord>> {
+        let account = account.clone();
+        let user_name = user_name.to_owned();
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT access_key_id, account, user_name, wrapped_secret, status, created_at_ms \
+                     FROM access_keys WHERE account = ?1 AND user_name = ?2 \
+                     ORDER BY created_at_ms, access_key_id",
+                )
+                .db()?;
+            let mut rows = stmt.query(params![account.as_str(), user_name]).db()?;
+            let mut out = Vec::new();
+            while let Some(row) = rows.next().db()? {
+                out.push(access_key_from_row(row)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn delete_access_key(&self, access_key_id: &str) -> StoreResult<()> {
+        let access_key_id = access_key_id.to_owned();
+        self.write(move |conn| {
+            let deleted = conn
+                .prepare_cached("DELETE FROM access_keys WHERE access_key_id = ?1")
+                .db()?
+                .execute([access_key_id])
+                .db()?;
+            if deleted == 0 {
+                return Err(StoreError::NotFound);
+            }
+            Ok(())
+        })
+        .await
+    }
+
     async fn create_access_key(&self, key: &AccessKeyRecord) -> StoreResult<()> {
         let key = key.clone();
         self.write(move |conn| {

@@ -1,6 +1,8 @@
-//! The `trent` binary: `serve` runs the KMS API server.
+//! The `trent` binary: `serve` runs the KMS API server, `admin` manages accounts, `audit`
+//! reads the audit trail.
 #![forbid(unsafe_code)]
 
+mod admin;
 mod serve;
 
 use std::process::ExitCode;
@@ -19,6 +21,11 @@ struct Cli {
 enum Command {
     /// Run the API server.
     Serve(serve::ServeArgs),
+    /// Manage accounts in a data directory (the server need not run).
+    Admin {
+        #[command(subcommand)]
+        command: admin::AdminCommand,
+    },
     /// Verify, query, export and archive the audit trail.
     Audit {
         #[command(subcommand)]
@@ -38,6 +45,15 @@ fn main() -> ExitCode {
         .init();
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
+        Command::Admin { command } => {
+            return match admin::run(command) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("trent admin: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Audit { command } => {
             return match trent_audit::cli::run(command) {
                 Ok(code) => code,

@@ -138,8 +138,21 @@ CREATE TABLE user_policies (
 );
 "#;
 
+/// IAM: tags of users (`aws:PrincipalTag/*`). Numbered V5 because the grants migration takes
+/// V4 on a parallel branch; whoever merges second renumbers it to its final position.
+const V5_IAM: &str = r#"
+CREATE TABLE user_tags (
+    account         TEXT    NOT NULL,
+    user_name       TEXT    NOT NULL,
+    tag_key         TEXT    NOT NULL,
+    tag_value       TEXT    NOT NULL,
+    PRIMARY KEY (account, user_name, tag_key)
+);
+CREATE INDEX users_by_account ON users (account, user_name);
+"#;
+
 /// Every migration, in order. The schema version after all of them is `MIGRATIONS.len()`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V5_IAM];
 
 /// The schema version this build writes.
 pub(crate) fn latest_version() -> i64 {
