@@ -7,13 +7,16 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use trent_policy::{ConditionContext, NamedPolicy, PolicyDocument, PolicyKind, PrincipalFacts};
+use trent_policy::{
+    ConditionContext, GrantMatch, NamedPolicy, PolicyDocument, PolicyKind, PrincipalFacts,
+};
 use trent_store::KeyRecord;
-use trent_types::{AccountId, PrincipalKind};
+use trent_types::{AccountId, EncryptionContext, PrincipalKind};
 
 use crate::authz::{AuthzRequest, Resource};
+use crate::grants::GrantUse;
 use crate::keys::key_arn;
-use crate::{Kms, OpError, RequestContext};
+use crate::{Decision, Kms, OpError, RequestContext};
 
 /// Cached entries before a cache is cleared.
 const CACHE_CAPACITY: usize = 4096;
@@ -97,7 +100,7 @@ impl Kms {
     }
 
     /// Condition keys every request carries: where it came from and when.
-    fn request_context(&self, ctx: &RequestContext, context: &mut ConditionContext) {
+    pub(crate) fn request_context(&self, ctx: &RequestContext, context: &mut ConditionContext) {
         if let Some(ip) = ctx.source_ip {
             if !context.contains("aws:SourceIp") {
                 context.push("aws:SourceIp", ip.to_string());
@@ -114,13 +117,48 @@ impl Kms {
         context.push("aws:RequestedRegion", ctx.region.to_string());
     }
 
-    /// Authorizes `action` on `key` with the request's extra condition keys.
+    /// Authorizes `action` on `key` with the request's extra condition keys. Grants are
+    /// matched as for an operation without an encryption context.
     pub(crate) async fn authorize_key_with(
         &self,
         ctx: &RequestContext,
         action: &str,
         key: &KeyRecord,
+        context: ConditionContext,
+    ) -> Result<(), OpError> {
+        self.authorize_key_for(ctx, action, key, context, GrantUse::PLAIN)
+            .await
+    }
+
+    /// Authorizes `action` on `key` for a request with an encryption context, which the
+    /// constraints of a grant are checked against.
+    pub(crate) async fn authorize_key_ec(
+        &self,
+        ctx: &RequestContext,
+        action: &str,
+        key: &KeyRecord,
+        context: ConditionContext,
+        encryption_context: Option<&EncryptionContext>,
+    ) -> Result<(), OpError> {
+        self.authorize_key_for(
+            ctx,
+            action,
+            key,
+            context,
+            GrantUse::Operation { encryption_context },
+        )
+        .await
+    }
+
+    /// Authorizes `action` on `key`: the key policy and identity policies first; when they do
+    /// not allow, a grant on the key that covers the caller and the request as `usage`.
+    pub(crate) async fn authorize_key_for(
+        &self,
+        ctx: &RequestContext,
+        action: &str,
+        key: &KeyRecord,
         mut context: ConditionContext,
+        usage: GrantUse<'_>,
     ) -> Result<(), OpError> {
         let policy = self.key_policy(key)?;
         let identity = self.identity_policies(ctx).await?;
@@ -143,19 +181,45 @@ impl Kms {
                 );
             }
         }
-        let arn = key_arn(key).to_string();
+        let key_arn = key_arn(key);
+        let arn = key_arn.to_string();
         ctx.notes.add_resource(&arn);
-        self.decide(
+        let facts = PrincipalFacts::from_principal(&ctx.principal);
+        let resource = Resource::Key {
+            arn: &arn,
+            account: &key.account,
+        };
+        let mut decision = self.evaluate(
             ctx,
+            &facts,
             action,
-            Resource::Key {
-                arn: &arn,
-                account: &key.account,
-            },
+            resource,
             Some(&policy),
             &identity,
             &context,
-        )
+            None,
+        );
+        if !decision.allowed {
+            // Grants only add allows, so they are looked up only when nothing else allowed.
+            if let Some(grant) = self
+                .covering_grant(
+                    ctx, &facts, key, &key_arn, action, &usage, &identity, &context,
+                )
+                .await?
+            {
+                decision = self.evaluate(
+                    ctx,
+                    &facts,
+                    action,
+                    resource,
+                    Some(&policy),
+                    &identity,
+                    &context,
+                    Some(&grant),
+                );
+            }
+        }
+        self.conclude(ctx, action, decision)
     }
 
     /// Authorizes an account-level (IAM-only) action.
@@ -208,15 +272,44 @@ impl Kms {
         context: &ConditionContext,
     ) -> Result<(), OpError> {
         let facts = PrincipalFacts::from_principal(&ctx.principal);
-        let decision = self.inner.authorizer.authorize(&AuthzRequest {
+        let decision = self.evaluate(
+            ctx, &facts, action, resource, key_policy, identity, context, None,
+        );
+        self.conclude(ctx, action, decision)
+    }
+
+    /// Asks the authorizer one question.
+    #[allow(clippy::too_many_arguments)] // the parts of one AuthzRequest
+    fn evaluate(
+        &self,
+        ctx: &RequestContext,
+        facts: &PrincipalFacts,
+        action: &str,
+        resource: Resource<'_>,
+        key_policy: Option<&PolicyDocument>,
+        identity: &[NamedPolicy],
+        context: &ConditionContext,
+        grant: Option<&GrantMatch>,
+    ) -> Decision {
+        self.inner.authorizer.authorize(&AuthzRequest {
             principal: &ctx.principal,
-            principal_facts: &facts,
+            principal_facts: facts,
             action,
             resource,
             key_policy,
             identity_policies: identity,
             context,
-        });
+            grant,
+        })
+    }
+
+    /// Logs and records a decision; a refusal becomes `AccessDenied` in AWS's words.
+    pub(crate) fn conclude(
+        &self,
+        ctx: &RequestContext,
+        action: &str,
+        decision: Decision,
+    ) -> Result<(), OpError> {
         tracing::debug!(
             request_id = %ctx.request_id,
             action,
