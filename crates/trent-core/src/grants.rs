@@ -367,19 +367,17 @@ impl Kms {
         })
     }
 
-    /// The first grant on `key` (oldest first) that allows `action` to the caller as `usage`.
-    #[allow(clippy::too_many_arguments)] // the facts of one authorization question
+    /// The first grant on `key` (oldest first) that allows the request's action to its
+    /// caller, used as `usage`.
     pub(crate) async fn covering_grant(
         &self,
         ctx: &RequestContext,
-        facts: &PrincipalFacts,
         key: &KeyRecord,
         arn: &KeyArn,
-        action: &str,
+        request: &AuthzRequest<'_>,
         usage: &GrantUse<'_>,
-        identity: &[NamedPolicy],
-        context: &ConditionContext,
     ) -> Result<Option<GrantMatch>, OpError> {
+        let (facts, action) = (request.principal_facts, request.action);
         let Some(operation) = grant_operation(action) else {
             return Ok(None);
         };
@@ -395,8 +393,15 @@ impl Kms {
             let covers = match relation(&grant.grantee_principal, facts) {
                 PrincipalRelation::Caller => true,
                 PrincipalRelation::CallersAccount => *identity_allowed.get_or_insert_with(|| {
-                    self.identity_allows(ctx, facts, action, &arn.to_string(), identity, context)
-                        .allowed
+                    self.identity_allows(
+                        ctx,
+                        facts,
+                        action,
+                        &arn.to_string(),
+                        request.identity_policies,
+                        request.context,
+                    )
+                    .allowed
                 }),
                 PrincipalRelation::Other => false,
             };

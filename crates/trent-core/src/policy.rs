@@ -7,9 +7,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use trent_policy::{
-    ConditionContext, GrantMatch, NamedPolicy, PolicyDocument, PolicyKind, PrincipalFacts,
-};
+use trent_policy::{ConditionContext, NamedPolicy, PolicyDocument, PolicyKind, PrincipalFacts};
 use trent_store::KeyRecord;
 use trent_types::{AccountId, EncryptionContext, PrincipalKind};
 
@@ -185,38 +183,30 @@ impl Kms {
         let arn = key_arn.to_string();
         ctx.notes.add_resource(&arn);
         let facts = PrincipalFacts::from_principal(&ctx.principal);
-        let resource = Resource::Key {
-            arn: &arn,
-            account: &key.account,
-        };
-        let mut decision = self.evaluate(
-            ctx,
-            &facts,
+        let request = AuthzRequest {
+            principal: &ctx.principal,
+            principal_facts: &facts,
             action,
-            resource,
-            Some(&policy),
-            &identity,
-            &context,
-            None,
-        );
+            resource: Resource::Key {
+                arn: &arn,
+                account: &key.account,
+            },
+            key_policy: Some(&policy),
+            identity_policies: &identity,
+            context: &context,
+            grant: None,
+        };
+        let mut decision = self.inner.authorizer.authorize(&request);
         if !decision.allowed {
             // Grants only add allows, so they are looked up only when nothing else allowed.
             if let Some(grant) = self
-                .covering_grant(
-                    ctx, &facts, key, &key_arn, action, &usage, &identity, &context,
-                )
+                .covering_grant(ctx, key, &key_arn, &request, &usage)
                 .await?
             {
-                decision = self.evaluate(
-                    ctx,
-                    &facts,
-                    action,
-                    resource,
-                    Some(&policy),
-                    &identity,
-                    &context,
-                    Some(&grant),
-                );
+                decision = self.inner.authorizer.authorize(&AuthzRequest {
+                    grant: Some(&grant),
+                    ..request
+                });
             }
         }
         self.conclude(ctx, action, decision)
@@ -272,35 +262,17 @@ impl Kms {
         context: &ConditionContext,
     ) -> Result<(), OpError> {
         let facts = PrincipalFacts::from_principal(&ctx.principal);
-        let decision = self.evaluate(
-            ctx, &facts, action, resource, key_policy, identity, context, None,
-        );
-        self.conclude(ctx, action, decision)
-    }
-
-    /// Asks the authorizer one question.
-    #[allow(clippy::too_many_arguments)] // the parts of one AuthzRequest
-    fn evaluate(
-        &self,
-        ctx: &RequestContext,
-        facts: &PrincipalFacts,
-        action: &str,
-        resource: Resource<'_>,
-        key_policy: Option<&PolicyDocument>,
-        identity: &[NamedPolicy],
-        context: &ConditionContext,
-        grant: Option<&GrantMatch>,
-    ) -> Decision {
-        self.inner.authorizer.authorize(&AuthzRequest {
+        let decision = self.inner.authorizer.authorize(&AuthzRequest {
             principal: &ctx.principal,
-            principal_facts: facts,
+            principal_facts: &facts,
             action,
             resource,
             key_policy,
             identity_policies: identity,
             context,
-            grant,
-        })
+            grant: None,
+        });
+        self.conclude(ctx, action, decision)
     }
 
     /// Logs and records a decision; a refusal becomes `AccessDenied` in AWS's words.
