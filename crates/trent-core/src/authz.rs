@@ -4,7 +4,9 @@
 //! AWS does (trent-policy). [`AccountBoundaryAuthorizer`] is a simpler rule kept for tests: an
 //! identity may do everything on its own account's keys and nothing across accounts.
 
-use trent_policy::{ConditionContext, NamedPolicy, PolicyDocument, PrincipalFacts, RequestFacts};
+use trent_policy::{
+    ConditionContext, GrantMatch, NamedPolicy, PolicyDocument, PrincipalFacts, RequestFacts,
+};
 use trent_types::{AccountId, Principal};
 
 /// What is being accessed.
@@ -38,6 +40,9 @@ pub struct AuthzRequest<'a> {
     pub identity_policies: &'a [NamedPolicy],
     /// Condition keys of the request.
     pub context: &'a ConditionContext,
+    /// A grant on the key that covers this request (grantee, operation and constraints
+    /// already checked by the caller): it allows unless a policy explicitly denies.
+    pub grant: Option<&'a GrantMatch>,
 }
 
 /// The answer. The reason and deciding statement go to the log and audit trail, never to the
@@ -78,8 +83,12 @@ impl Authorizer for PolicyAuthorizer {
             resource_account,
             context: request.context,
         };
-        let decision =
-            trent_policy::evaluate(&facts, request.key_policy, request.identity_policies, None);
+        let decision = trent_policy::evaluate(
+            &facts,
+            request.key_policy,
+            request.identity_policies,
+            request.grant.cloned(),
+        );
         let deciding = decision.deciding.as_ref().map(|d| {
             let source = match &d.source {
                 trent_policy::PolicySource::KeyPolicy => "key policy".to_owned(),
@@ -103,7 +112,8 @@ impl Authorizer for PolicyAuthorizer {
     }
 }
 
-/// Allows an identity everything on its own account's keys and nothing on other accounts'.
+/// Allows an identity everything on its own account's keys and nothing on other accounts',
+/// except what a grant allows.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct AccountBoundaryAuthorizer;
 
@@ -113,6 +123,14 @@ impl Authorizer for AccountBoundaryAuthorizer {
             Resource::Key { account, arn } => (account, arn),
             Resource::Account(account) => (account, "*"),
         };
+        if let Some(grant) = request.grant {
+            return Decision {
+                allowed: true,
+                reason: format!("allowed by grant {}", grant.grant_id),
+                deciding: Some(format!("grant {}", grant.grant_id)),
+                denial_message: None,
+            };
+        }
         if owner == &request.principal.account {
             Decision {
                 allowed: true,

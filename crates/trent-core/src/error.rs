@@ -49,6 +49,9 @@ pub enum OpError {
     /// `InvalidGrantTokenException`.
     #[error("{0}")]
     InvalidGrantToken(String),
+    /// `InvalidGrantIdException`.
+    #[error("{0}")]
+    InvalidGrantId(String),
     /// `UnsupportedOperationException`.
     #[error("{0}")]
     UnsupportedOperation(String),
@@ -120,6 +123,7 @@ impl OpError {
             Self::InvalidMac => "KMSInvalidMacException",
             Self::InvalidMarker(_) => "InvalidMarkerException",
             Self::InvalidGrantToken(_) => "InvalidGrantTokenException",
+            Self::InvalidGrantId(_) => "InvalidGrantIdException",
             Self::UnsupportedOperation(_) => "UnsupportedOperationException",
             Self::LimitExceeded(_) => "LimitExceededException",
             Self::Tag(_) => "TagException",

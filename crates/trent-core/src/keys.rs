@@ -232,17 +232,6 @@ pub(crate) fn require_encryption_algorithm(
     }
 }
 
-/// Grant tokens: none can be valid until grants exist, so any token is refused as AWS refuses
-/// an unknown one.
-pub(crate) fn check_grant_tokens(tokens: Option<&Vec<String>>) -> Result<(), OpError> {
-    match tokens {
-        Some(tokens) if !tokens.is_empty() => Err(OpError::InvalidGrantToken(
-            "Invalid grant token: this server knows no grant with that token".to_owned(),
-        )),
-        _ => Ok(()),
-    }
-}
-
 /// The default key policy, byte for byte as AWS returns it.
 pub(crate) fn default_key_policy(account: &str) -> String {
     format!(

@@ -12,6 +12,7 @@
 pub mod authz;
 pub mod clock;
 mod error;
+mod grants;
 pub mod iam;
 pub mod identity;
 mod keys;

@@ -9,11 +9,12 @@ use std::sync::{Arc, Mutex};
 
 use trent_policy::{ConditionContext, NamedPolicy, PolicyDocument, PolicyKind, PrincipalFacts};
 use trent_store::KeyRecord;
-use trent_types::{AccountId, PrincipalKind};
+use trent_types::{AccountId, EncryptionContext, PrincipalKind};
 
 use crate::authz::{AuthzRequest, Resource};
+use crate::grants::GrantUse;
 use crate::keys::key_arn;
-use crate::{Kms, OpError, RequestContext};
+use crate::{Decision, Kms, OpError, RequestContext};
 
 /// Cached entries before a cache is cleared.
 const CACHE_CAPACITY: usize = 4096;
@@ -119,7 +120,7 @@ impl Kms {
     }
 
     /// Condition keys every request carries: where it came from and when.
-    fn request_context(&self, ctx: &RequestContext, context: &mut ConditionContext) {
+    pub(crate) fn request_context(&self, ctx: &RequestContext, context: &mut ConditionContext) {
         if let Some(ip) = ctx.source_ip {
             if !context.contains("aws:SourceIp") {
                 context.push("aws:SourceIp", ip.to_string());
@@ -136,13 +137,48 @@ impl Kms {
         context.push("aws:RequestedRegion", ctx.region.to_string());
     }
 
-    /// Authorizes `action` on `key` with the request's extra condition keys.
+    /// Authorizes `action` on `key` with the request's extra condition keys. Grants are
+    /// matched as for an operation without an encryption context.
     pub(crate) async fn authorize_key_with(
         &self,
         ctx: &RequestContext,
         action: &str,
         key: &KeyRecord,
+        context: ConditionContext,
+    ) -> Result<(), OpError> {
+        self.authorize_key_for(ctx, action, key, context, GrantUse::PLAIN)
+            .await
+    }
+
+    /// Authorizes `action` on `key` for a request with an encryption context, which the
+    /// constraints of a grant are checked against.
+    pub(crate) async fn authorize_key_ec(
+        &self,
+        ctx: &RequestContext,
+        action: &str,
+        key: &KeyRecord,
+        context: ConditionContext,
+        encryption_context: Option<&EncryptionContext>,
+    ) -> Result<(), OpError> {
+        self.authorize_key_for(
+            ctx,
+            action,
+            key,
+            context,
+            GrantUse::Operation { encryption_context },
+        )
+        .await
+    }
+
+    /// Authorizes `action` on `key`: the key policy and identity policies first; when they do
+    /// not allow, a grant on the key that covers the caller and the request as `usage`.
+    pub(crate) async fn authorize_key_for(
+        &self,
+        ctx: &RequestContext,
+        action: &str,
+        key: &KeyRecord,
         mut context: ConditionContext,
+        usage: GrantUse<'_>,
     ) -> Result<(), OpError> {
         let policy = self.key_policy(key)?;
         let identity = self.identity_policies(ctx).await?;
@@ -165,19 +201,37 @@ impl Kms {
                 );
             }
         }
-        let arn = key_arn(key).to_string();
+        let key_arn = key_arn(key);
+        let arn = key_arn.to_string();
         ctx.notes.add_resource(&arn);
-        self.decide(
-            ctx,
+        let facts = identity.facts(&ctx.principal);
+        let request = AuthzRequest {
+            principal: &ctx.principal,
+            principal_facts: &facts,
             action,
-            Resource::Key {
+            resource: Resource::Key {
                 arn: &arn,
                 account: &key.account,
             },
-            Some(&policy),
-            &identity,
-            &context,
-        )
+            key_policy: Some(&policy),
+            identity_policies: &identity.policies,
+            context: &context,
+            grant: None,
+        };
+        let mut decision = self.inner.authorizer.authorize(&request);
+        if !decision.allowed {
+            // Grants only add allows, so they are looked up only when nothing else allowed.
+            if let Some(grant) = self
+                .covering_grant(ctx, key, &key_arn, &request, &usage)
+                .await?
+            {
+                decision = self.inner.authorizer.authorize(&AuthzRequest {
+                    grant: Some(&grant),
+                    ..request
+                });
+            }
+        }
+        self.conclude(ctx, action, decision)
     }
 
     /// Authorizes an IAM action on an IAM resource (a user ARN) with the caller's identity
@@ -262,7 +316,18 @@ impl Kms {
             key_policy,
             identity_policies: &identity.policies,
             context,
+            grant: None,
         });
+        self.conclude(ctx, action, decision)
+    }
+
+    /// Logs and records a decision; a refusal becomes `AccessDenied` in AWS's words.
+    pub(crate) fn conclude(
+        &self,
+        ctx: &RequestContext,
+        action: &str,
+        decision: Decision,
+    ) -> Result<(), OpError> {
         tracing::debug!(
             request_id = %ctx.request_id,
             action,

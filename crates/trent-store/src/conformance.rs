@@ -9,11 +9,14 @@
 //! - `create_key` whose material belongs to another (missing) key fails and stores nothing;
 //! - `update_key` matches on (region, key id), ignores the input `seq` and keeps the stored one.
 
+use std::collections::BTreeMap;
+
 use trent_types::{AccountId, KeyId, KeyMaterialId, KeySpec, KeyState, KeyUsage, Origin, Region};
 
 use crate::{
-    AccessKeyRecord, AccessKeyStatus, AccountRecord, AliasRecord, KeyRecord, KeyUsageRecord,
-    MaterialRecord, MaterialSource, RotationRecord, Store, StoreError, StoreResult, UserRecord,
+    AccessKeyRecord, AccessKeyStatus, AccountRecord, AliasRecord, GrantConstraintsRecord,
+    GrantCreation, GrantFilter, GrantRecord, KeyRecord, KeyUsageRecord, MaterialRecord,
+    MaterialSource, RotationRecord, Store, StoreError, StoreResult, UserRecord,
 };
 
 /// Runs every check of the suite against `store`.
@@ -43,6 +46,14 @@ pub async fn run_all(store: &dyn Store) {
     user_policies_delete_and_missing_is_not_found(store).await;
     user_tags_add_replace_remove_and_stay_in_their_account(store).await;
     access_keys_list_per_user_and_delete(store).await;
+    grants_create_get_find_by_token_and_delete(store).await;
+    grants_reject_a_missing_key_and_duplicate_ids(store).await;
+    grant_names_are_idempotent_only_for_identical_parameters(store).await;
+    grants_per_key_are_limited_atomically(store).await;
+    list_grants_filters_and_pages_in_seq_order(store).await;
+    list_grants_for_grantee_and_key_finds_only_those_grantees(store).await;
+    list_retirable_grants_spans_keys_and_accounts_of_a_region(store).await;
+    delete_key_removes_its_grants_and_their_tokens(store).await;
 }
 
 // ---- helpers ----
@@ -1511,5 +1522,634 @@ pub async fn access_keys_list_per_user_and_delete(store: &dyn Store) {
         ),
         vec![second],
         "store conformance: delete_access_key must delete only that key"
+    );
+}
+
+// ---- grants ----
+
+fn sample_grant(key: &KeyRecord, grantee: &str) -> GrantRecord {
+    GrantRecord {
+        seq: 0,
+        grant_id: random_hex(64),
+        region: key.region.clone(),
+        key_id: key.key_id,
+        key_account: key.account.clone(),
+        name: None,
+        grantee_principal: grantee.to_owned(),
+        retiring_principal: None,
+        issuing_account: key.account.clone(),
+        operations: vec!["Encrypt".to_owned(), "Decrypt".to_owned()],
+        constraints: None,
+        created_at_ms: 1_700_000_000_000,
+    }
+}
+
+fn random_token_id() -> String {
+    random_hex(64)
+}
+
+fn ec(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+async fn create_grant_ok(store: &dyn Store, grant: &GrantRecord, token_id: &str) -> GrantRecord {
+    match ok(
+        store.create_grant(grant, token_id, 50_000).await,
+        "create_grant",
+    ) {
+        GrantCreation::Created(created) => created,
+        GrantCreation::Existing(existing) => panic!(
+            "store conformance: create_grant of a new grant returned an existing one ({})",
+            existing.grant_id
+        ),
+    }
+}
+
+fn grant_ids(grants: &[GrantRecord]) -> Vec<String> {
+    grants.iter().map(|g| g.grant_id.clone()).collect()
+}
+
+/// Grants: create (the store assigns an increasing seq), get back every field — name,
+/// retiring principal, both constraint maps, operations in order — find by token, unknown
+/// grant or token → `None`, delete removes the grant and its tokens, deleting again →
+/// `NotFound`.
+pub async fn grants_create_get_find_by_token_and_delete(store: &dyn Store) {
+    let account = random_account_id();
+    let r = region("us-east-1");
+    let key = create_key_ok(store, &sample_key(&account, &r), None).await;
+    let issuer = random_account_id();
+    let full = GrantRecord {
+        name: Some("backup-job:1".to_owned()),
+        retiring_principal: Some(format!("arn:aws:iam::{account}:role/retirer")),
+        issuing_account: issuer,
+        operations: vec![
+            "ReEncryptTo".to_owned(),
+            "Decrypt".to_owned(),
+            "CreateGrant".to_owned(),
+        ],
+        constraints: Some(GrantConstraintsRecord {
+            encryption_context_subset: Some(ec(&[("Dept", "IT"), ("b", "")])),
+            encryption_context_equals: Some(ec(&[("x", "Y"), ("a\"quote", "\u{e9}\n")])),
+        }),
+        ..sample_grant(&key, &format!("arn:aws:iam::{account}:user/alice"))
+    };
+    let token = random_token_id();
+    let full = create_grant_ok(store, &full, &token).await;
+    let minimal = sample_grant(&key, &format!("arn:aws:iam::{account}:root"));
+    let minimal_token = random_token_id();
+    let minimal = create_grant_ok(store, &minimal, &minimal_token).await;
+    assert!(
+        minimal.seq > full.seq,
+        "store conformance: a grant created later must get a greater seq"
+    );
+    for grant in [&full, &minimal] {
+        assert_eq!(
+            ok(
+                store.get_grant(&r, &key.key_id, &grant.grant_id).await,
+                "get_grant"
+            )
+            .as_ref(),
+            Some(grant),
+            "store conformance: get_grant must round-trip every field with the assigned seq"
+        );
+    }
+    assert_eq!(
+        ok(
+            store.find_grant_by_token(&token).await,
+            "find_grant_by_token"
+        ),
+        Some(full.clone()),
+        "store conformance: find_grant_by_token must return the grant of the token"
+    );
+    assert_eq!(
+        ok(
+            store.find_grant_by_token(&random_token_id()).await,
+            "find_grant_by_token (unknown)"
+        ),
+        None,
+        "store conformance: an unknown token names no grant"
+    );
+    assert_eq!(
+        ok(
+            store.get_grant(&r, &key.key_id, &random_hex(64)).await,
+            "get_grant (unknown)"
+        ),
+        None,
+        "store conformance: get_grant of an unknown id must be None"
+    );
+    assert_eq!(
+        ok(
+            store
+                .get_grant(&region("eu-west-1"), &key.key_id, &full.grant_id)
+                .await,
+            "get_grant (other region)"
+        ),
+        None,
+        "store conformance: grants are scoped to their key's region"
+    );
+    assert_eq!(
+        ok(store.count_grants(&r, &key.key_id).await, "count_grants"),
+        2
+    );
+
+    ok(
+        store.delete_grant(&r, &key.key_id, &full.grant_id).await,
+        "delete_grant",
+    );
+    assert_eq!(
+        ok(
+            store.get_grant(&r, &key.key_id, &full.grant_id).await,
+            "get_grant"
+        ),
+        None,
+        "store conformance: a deleted grant must be gone"
+    );
+    assert_eq!(
+        ok(
+            store.find_grant_by_token(&token).await,
+            "find_grant_by_token"
+        ),
+        None,
+        "store conformance: the tokens of a deleted grant must name nothing"
+    );
+    assert_eq!(
+        ok(store.count_grants(&r, &key.key_id).await, "count_grants"),
+        1
+    );
+    expect_not_found(
+        store.delete_grant(&r, &key.key_id, &full.grant_id).await,
+        "delete_grant twice",
+    );
+    assert_eq!(
+        ok(
+            store.find_grant_by_token(&minimal_token).await,
+            "find_grant_by_token"
+        ),
+        Some(minimal),
+        "store conformance: deleting one grant must leave the others and their tokens"
+    );
+}
+
+/// A grant for a missing key → `NotFound`; a taken grant id on the same key, or a taken token
+/// id → `AlreadyExists`, storing nothing.
+pub async fn grants_reject_a_missing_key_and_duplicate_ids(store: &dyn Store) {
+    let account = random_account_id();
+    let r = region("us-east-1");
+    let ghost = sample_key(&account, &r);
+    expect_not_found(
+        store
+            .create_grant(
+                &sample_grant(&ghost, "arn:aws:iam::111122223333:user/a"),
+                &random_token_id(),
+                10,
+            )
+            .await,
+        "create_grant for a missing key",
+    );
+    let key = create_key_ok(store, &sample_key(&account, &r), None).await;
+    let grantee = format!("arn:aws:iam::{account}:user/a");
+    let token = random_token_id();
+    let first = create_grant_ok(store, &sample_grant(&key, &grantee), &token).await;
+    let same_id = GrantRecord {
+        grantee_principal: format!("arn:aws:iam::{account}:user/b"),
+        ..first.clone()
+    };
+    expect_already_exists(
+        store.create_grant(&same_id, &random_token_id(), 10).await,
+        "create_grant with a taken grant id",
+    );
+    expect_already_exists(
+        store
+            .create_grant(&sample_grant(&key, &grantee), &token, 10)
+            .await,
+        "create_grant with a taken token id",
+    );
+    assert_eq!(
+        ok(store.count_grants(&r, &key.key_id).await, "count_grants"),
+        1,
+        "store conformance: a rejected create_grant must store nothing"
+    );
+    assert_eq!(
+        ok(
+            store.find_grant_by_token(&token).await,
+            "find_grant_by_token"
+        ),
+        Some(first),
+        "store conformance: a rejected create_grant must not move a token"
+    );
+}
+
+/// The same name with identical parameters adds the token to the existing grant; a difference
+/// in any parameter (or no name at all) makes a new grant.
+pub async fn grant_names_are_idempotent_only_for_identical_parameters(store: &dyn Store) {
+    let account = random_account_id();
+    let r = region("us-east-1");
+    let key = create_key_ok(store, &sample_key(&account, &r), None).await;
+    let other_key = create_key_ok(store, &sample_key(&account, &r), None).await;
+    let named = GrantRecord {
+        name: Some("nightly".to_owned()),
+        retiring_principal: Some(format!("arn:aws:iam::{account}:root")),
+        constraints: Some(GrantConstraintsRecord {
+            encryption_context_subset: Some(ec(&[("k", "v"), ("a", "b")])),
+            encryption_context_equals: None,
+        }),
+        ..sample_grant(&key, &format!("arn:aws:iam::{account}:user/app"))
+    };
+    let first_token = random_token_id();
+    let first = create_grant_ok(store, &named, &first_token).await;
+
+    let again = GrantRecord {
+        grant_id: random_hex(64),
+        created_at_ms: named.created_at_ms + 5,
+        constraints: Some(GrantConstraintsRecord {
+            encryption_context_subset: Some(ec(&[("a", "b"), ("k", "v")])),
+            encryption_context_equals: None,
+        }),
+        ..named.clone()
+    };
+    let second_token = random_token_id();
+    match ok(
+        store.create_grant(&again, &second_token, 50_000).await,
+        "create_grant (same name)",
+    ) {
+        GrantCreation::Existing(existing) => assert_eq!(
+            existing, first,
+            "store conformance: the same name and parameters must return the existing grant"
+        ),
+        GrantCreation::Created(g) => panic!(
+            "store conformance: the same name and parameters must not create grant {}",
+            g.grant_id
+        ),
+    }
+    for token in [&first_token, &second_token] {
+        assert_eq!(
+            ok(
+                store.find_grant_by_token(token).await,
+                "find_grant_by_token"
+            )
+            .map(|g| g.grant_id),
+            Some(first.grant_id.clone()),
+            "store conformance: every token of an idempotent create names the same grant"
+        );
+    }
+
+    let variations = [
+        GrantRecord {
+            operations: vec!["Encrypt".to_owned()],
+            ..again.clone()
+        },
+        GrantRecord {
+            operations: vec!["Decrypt".to_owned(), "Encrypt".to_owned()],
+            ..again.clone()
+        },
+        GrantRecord {
+            grantee_principal: format!("arn:aws:iam::{account}:user/other"),
+            ..again.clone()
+        },
+        GrantRecord {
+            retiring_principal: None,
+            ..again.clone()
+        },
+        GrantRecord {
+            constraints: None,
+            ..again.clone()
+        },
+        GrantRecord {
+            constraints: Some(GrantConstraintsRecord {
+                encryption_context_subset: None,
+                encryption_context_equals: Some(ec(&[("a", "b"), ("k", "v")])),
+            }),
+            ..again.clone()
+        },
+        GrantRecord {
+            name: Some("weekly".to_owned()),
+            ..again.clone()
+        },
+        GrantRecord {
+            name: None,
+            ..again.clone()
+        },
+        GrantRecord {
+            region: other_key.region.clone(),
+            key_id: other_key.key_id,
+            ..again.clone()
+        },
+    ];
+    for variation in variations {
+        let variation = GrantRecord {
+            grant_id: random_hex(64),
+            ..variation
+        };
+        let created = create_grant_ok(store, &variation, &random_token_id()).await;
+        assert_ne!(created.grant_id, first.grant_id);
+    }
+    let unnamed = GrantRecord {
+        name: None,
+        grant_id: random_hex(64),
+        ..again.clone()
+    };
+    create_grant_ok(store, &unnamed, &random_token_id()).await;
+    assert_eq!(
+        ok(store.count_grants(&r, &key.key_id).await, "count_grants"),
+        10,
+        "store conformance: one idempotent create and nine distinct grants on the key"
+    );
+}
+
+/// `create_grant` refuses a new grant once the key has `max_per_key`, but still answers an
+/// idempotent re-create; other keys are unaffected; a retired grant frees a place.
+pub async fn grants_per_key_are_limited_atomically(store: &dyn Store) {
+    let account = random_account_id();
+    let r = region("us-east-1");
+    let key = create_key_ok(store, &sample_key(&account, &r), None).await;
+    let other = create_key_ok(store, &sample_key(&account, &r), None).await;
+    let grantee = format!("arn:aws:iam::{account}:user/app");
+    let named = GrantRecord {
+        name: Some("n".to_owned()),
+        ..sample_grant(&key, &grantee)
+    };
+    let named = match ok(
+        store.create_grant(&named, &random_token_id(), 2).await,
+        "create_grant",
+    ) {
+        GrantCreation::Created(g) => g,
+        GrantCreation::Existing(_) => panic!("store conformance: expected a new grant"),
+    };
+    ok(
+        store
+            .create_grant(&sample_grant(&key, &grantee), &random_token_id(), 2)
+            .await,
+        "create_grant (second)",
+    );
+    match store
+        .create_grant(&sample_grant(&key, &grantee), &random_token_id(), 2)
+        .await
+    {
+        Err(StoreError::LimitExceeded) => {}
+        other => panic!(
+            "store conformance: a grant beyond max_per_key must be LimitExceeded, got {other:?}"
+        ),
+    }
+    let again = GrantRecord {
+        grant_id: random_hex(64),
+        ..named.clone()
+    };
+    match ok(
+        store.create_grant(&again, &random_token_id(), 2).await,
+        "create_grant (idempotent at the limit)",
+    ) {
+        GrantCreation::Existing(g) => assert_eq!(g.grant_id, named.grant_id),
+        GrantCreation::Created(_) => panic!("store conformance: expected the existing grant"),
+    }
+    ok(
+        store
+            .create_grant(&sample_grant(&other, &grantee), &random_token_id(), 2)
+            .await,
+        "create_grant on another key",
+    );
+    assert_eq!(
+        ok(store.count_grants(&r, &key.key_id).await, "count_grants"),
+        2
+    );
+    ok(
+        store.delete_grant(&r, &key.key_id, &named.grant_id).await,
+        "delete_grant",
+    );
+    ok(
+        store
+            .create_grant(&sample_grant(&key, &grantee), &random_token_id(), 2)
+            .await,
+        "create_grant after a deletion",
+    );
+}
+
+/// `list_grants`: only the key's grants, in seq order, filtered by grant id and grantee,
+/// resumable after a seq even while grants are added and deleted.
+pub async fn list_grants_filters_and_pages_in_seq_order(store: &dyn Store) {
+    let account = random_account_id();
+    let r = region("us-east-1");
+    let key = create_key_ok(store, &sample_key(&account, &r), None).await;
+    let other = create_key_ok(store, &sample_key(&account, &r), None).await;
+    let alice = format!("arn:aws:iam::{account}:user/alice");
+    let bob = format!("arn:aws:iam::{account}:user/bob");
+    let mut created = Vec::new();
+    for grantee in [&alice, &bob, &alice, &bob, &alice] {
+        created
+            .push(create_grant_ok(store, &sample_grant(&key, grantee), &random_token_id()).await);
+    }
+    create_grant_ok(store, &sample_grant(&other, &alice), &random_token_id()).await;
+    let none = GrantFilter::default();
+    let all = ok(
+        store.list_grants(&r, &key.key_id, &none, 0, 100).await,
+        "list_grants",
+    );
+    assert_eq!(
+        all, created,
+        "store conformance: list_grants must return the key's grants in seq order"
+    );
+    let page = ok(
+        store
+            .list_grants(&r, &key.key_id, &none, created[1].seq, 2)
+            .await,
+        "list_grants page",
+    );
+    assert_eq!(grant_ids(&page), grant_ids(&created[2..4]));
+    let by_grantee = GrantFilter {
+        grantee_principal: Some(alice.clone()),
+        ..GrantFilter::default()
+    };
+    let alices = ok(
+        store
+            .list_grants(&r, &key.key_id, &by_grantee, 0, 100)
+            .await,
+        "list_grants by grantee",
+    );
+    assert_eq!(
+        grant_ids(&alices),
+        vec![
+            created[0].grant_id.clone(),
+            created[2].grant_id.clone(),
+            created[4].grant_id.clone()
+        ]
+    );
+    let after_first = ok(
+        store
+            .list_grants(&r, &key.key_id, &by_grantee, created[0].seq, 1)
+            .await,
+        "list_grants by grantee, paged",
+    );
+    assert_eq!(grant_ids(&after_first), vec![created[2].grant_id.clone()]);
+    let by_id = GrantFilter {
+        grant_id: Some(created[3].grant_id.clone()),
+        ..GrantFilter::default()
+    };
+    assert_eq!(
+        ok(
+            store.list_grants(&r, &key.key_id, &by_id, 0, 100).await,
+            "list_grants by id"
+        ),
+        vec![created[3].clone()]
+    );
+    let both = GrantFilter {
+        grant_id: Some(created[3].grant_id.clone()),
+        grantee_principal: Some(alice.clone()),
+    };
+    assert!(ok(
+        store.list_grants(&r, &key.key_id, &both, 0, 100).await,
+        "list_grants by id and grantee"
+    )
+    .is_empty());
+
+    // A position stays valid while grants come and go.
+    let marker = created[1].seq;
+    ok(
+        store
+            .delete_grant(&r, &key.key_id, &created[2].grant_id)
+            .await,
+        "delete_grant",
+    );
+    let newer = create_grant_ok(store, &sample_grant(&key, &bob), &random_token_id()).await;
+    let rest = ok(
+        store.list_grants(&r, &key.key_id, &none, marker, 100).await,
+        "list_grants after changes",
+    );
+    assert_eq!(
+        grant_ids(&rest),
+        vec![
+            created[3].grant_id.clone(),
+            created[4].grant_id.clone(),
+            newer.grant_id
+        ]
+    );
+}
+
+/// What authorization consults: the grants of one key for any of a few grantee ARNs.
+pub async fn list_grants_for_grantee_and_key_finds_only_those_grantees(store: &dyn Store) {
+    let account = random_account_id();
+    let r = region("us-east-1");
+    let key = create_key_ok(store, &sample_key(&account, &r), None).await;
+    let other = create_key_ok(store, &sample_key(&account, &r), None).await;
+    let user = format!("arn:aws:iam::{account}:user/app");
+    let root = format!("arn:aws:iam::{account}:root");
+    let stranger = format!("arn:aws:iam::{account}:user/stranger");
+    let g1 = create_grant_ok(store, &sample_grant(&key, &user), &random_token_id()).await;
+    create_grant_ok(store, &sample_grant(&key, &stranger), &random_token_id()).await;
+    let g3 = create_grant_ok(store, &sample_grant(&key, &root), &random_token_id()).await;
+    create_grant_ok(store, &sample_grant(&other, &user), &random_token_id()).await;
+    let found = ok(
+        store
+            .list_grants_for_grantee_and_key(&r, &key.key_id, &[user.clone(), root.clone()])
+            .await,
+        "list_grants_for_grantee_and_key",
+    );
+    assert_eq!(grant_ids(&found), vec![g1.grant_id, g3.grant_id]);
+    assert!(ok(
+        store
+            .list_grants_for_grantee_and_key(&r, &key.key_id, &[])
+            .await,
+        "list_grants_for_grantee_and_key (no grantee)"
+    )
+    .is_empty());
+    assert!(ok(
+        store
+            .list_grants_for_grantee_and_key(
+                &r,
+                &key.key_id,
+                &[format!("arn:aws:iam::{account}:user/APP")]
+            )
+            .await,
+        "list_grants_for_grantee_and_key (case)"
+    )
+    .is_empty());
+}
+
+/// `list_retirable_grants`: every grant of a region with that exact retiring principal, on
+/// any key of any account, in seq order, resumable.
+pub async fn list_retirable_grants_spans_keys_and_accounts_of_a_region(store: &dyn Store) {
+    let account = random_account_id();
+    let elsewhere = random_account_id();
+    let r = region("us-east-1");
+    let west = region("eu-west-1");
+    let retirer = format!("arn:aws:iam::{account}:role/retirer-{}", random_hex(8));
+    let k1 = create_key_ok(store, &sample_key(&account, &r), None).await;
+    let k2 = create_key_ok(store, &sample_key(&elsewhere, &r), None).await;
+    let k3 = create_key_ok(store, &sample_key(&account, &west), None).await;
+    let retirable = |key: &KeyRecord| GrantRecord {
+        retiring_principal: Some(retirer.clone()),
+        ..sample_grant(key, &format!("arn:aws:iam::{account}:user/app"))
+    };
+    let a = create_grant_ok(store, &retirable(&k1), &random_token_id()).await;
+    create_grant_ok(store, &sample_grant(&k1, &retirer), &random_token_id()).await;
+    let b = create_grant_ok(store, &retirable(&k2), &random_token_id()).await;
+    create_grant_ok(store, &retirable(&k3), &random_token_id()).await;
+    let c = create_grant_ok(store, &retirable(&k1), &random_token_id()).await;
+    let all = ok(
+        store.list_retirable_grants(&r, &retirer, 0, 100).await,
+        "list_retirable_grants",
+    );
+    assert_eq!(all, vec![a.clone(), b.clone(), c.clone()]);
+    let page = ok(
+        store.list_retirable_grants(&r, &retirer, a.seq, 1).await,
+        "list_retirable_grants page",
+    );
+    assert_eq!(page, vec![b]);
+    assert!(ok(
+        store
+            .list_retirable_grants(&r, &format!("{retirer}-not"), 0, 100)
+            .await,
+        "list_retirable_grants (unknown principal)"
+    )
+    .is_empty());
+}
+
+/// Destroying a key destroys its grants and their tokens, in the same transaction.
+pub async fn delete_key_removes_its_grants_and_their_tokens(store: &dyn Store) {
+    let account = random_account_id();
+    let r = region("us-east-1");
+    let key = create_key_ok(store, &sample_key(&account, &r), None).await;
+    let survivor_key = create_key_ok(store, &sample_key(&account, &r), None).await;
+    let retirer = format!("arn:aws:iam::{account}:user/retirer-{}", random_hex(8));
+    let grant = GrantRecord {
+        retiring_principal: Some(retirer.clone()),
+        ..sample_grant(&key, &format!("arn:aws:iam::{account}:user/app"))
+    };
+    let token = random_token_id();
+    let grant = create_grant_ok(store, &grant, &token).await;
+    let survivor = GrantRecord {
+        retiring_principal: Some(retirer.clone()),
+        ..sample_grant(&survivor_key, &format!("arn:aws:iam::{account}:user/app"))
+    };
+    let survivor = create_grant_ok(store, &survivor, &random_token_id()).await;
+    ok(store.delete_key(&r, &key.key_id).await, "delete_key");
+    assert_eq!(
+        ok(
+            store.get_grant(&r, &key.key_id, &grant.grant_id).await,
+            "get_grant"
+        ),
+        None,
+        "store conformance: delete_key must delete the key's grants"
+    );
+    assert_eq!(
+        ok(
+            store.find_grant_by_token(&token).await,
+            "find_grant_by_token"
+        ),
+        None,
+        "store conformance: delete_key must delete the tokens of the key's grants"
+    );
+    assert_eq!(
+        ok(store.count_grants(&r, &key.key_id).await, "count_grants"),
+        0
+    );
+    assert_eq!(
+        ok(
+            store.list_retirable_grants(&r, &retirer, 0, 100).await,
+            "list_retirable_grants"
+        ),
+        vec![survivor],
+        "store conformance: delete_key must leave other keys' grants"
     );
 }

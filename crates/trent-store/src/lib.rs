@@ -30,6 +30,9 @@ pub enum StoreError {
     /// The record changed since it was read (optimistic concurrency); re-read and retry.
     #[error("record was modified concurrently")]
     Conflict,
+    /// A per-resource quota the caller passed would be exceeded (e.g. grants per key).
+    #[error("limit exceeded")]
+    LimitExceeded,
     /// A stored value could not be decoded (corrupt or from an incompatible version).
     #[error("corrupt stored record: {0}")]
     Corrupt(String),
@@ -173,8 +176,8 @@ pub trait Store: Send + Sync + 'static {
     /// Replaces a key and adds a material version in one transaction (rotation). Same
     /// version check as `update_key`.
     async fn rotate_key(&self, key: &KeyRecord, material: &MaterialRecord) -> StoreResult<()>;
-    /// Destroys a key with its material, tags and aliases, in one transaction. `NotFound` if
-    /// absent.
+    /// Destroys a key with its material, tags, aliases and grants (with their tokens), in one
+    /// transaction. `NotFound` if absent.
     async fn delete_key(&self, region: &Region, key_id: &KeyId) -> StoreResult<()>;
     /// Keys with due background work, in any account and region: pending deletion whose
     /// deletion date is at or before `now_ms`, or automatic rotation enabled and due, in an
@@ -211,6 +214,71 @@ pub trait Store: Send + Sync + 'static {
         after_name: Option<&str>,
         limit: usize,
     ) -> StoreResult<Vec<AliasRecord>>;
+
+    // ---- grants ----
+
+    /// Stores a grant with its first token (`token_id`, an identifier the caller derives
+    /// from the token, unique across all grants), atomically with two checks:
+    /// - when `grant.name` is set and the key already has a grant with that name and an
+    ///   identical grantee, retiring principal, operations (same order) and constraints, no new
+    ///   grant is made: the token is added to that grant, returned as
+    ///   [`GrantCreation::Existing`];
+    /// - otherwise, if the key already has `max_per_key` grants, `LimitExceeded`.
+    ///
+    /// The store assigns `seq` (ignored on input). `NotFound` if the key does not exist;
+    /// `AlreadyExists` if the key already has a grant with this id, or the token id is taken.
+    async fn create_grant(
+        &self,
+        grant: &GrantRecord,
+        token_id: &str,
+        max_per_key: usize,
+    ) -> StoreResult<GrantCreation>;
+    /// Reads one grant of a key.
+    async fn get_grant(
+        &self,
+        region: &Region,
+        key_id: &KeyId,
+        grant_id: &str,
+    ) -> StoreResult<Option<GrantRecord>>;
+    /// The grant one of whose tokens has this id.
+    async fn find_grant_by_token(&self, token_id: &str) -> StoreResult<Option<GrantRecord>>;
+    /// Grants of a key matching `filter` whose `seq` is greater than `after_seq`, in `seq`
+    /// order, at most `limit`.
+    async fn list_grants(
+        &self,
+        region: &Region,
+        key_id: &KeyId,
+        filter: &GrantFilter,
+        after_seq: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<GrantRecord>>;
+    /// Every grant of a key whose grantee is one of `grantees` (exact ARNs), in `seq` order:
+    /// what authorization consults.
+    async fn list_grants_for_grantee_and_key(
+        &self,
+        region: &Region,
+        key_id: &KeyId,
+        grantees: &[String],
+    ) -> StoreResult<Vec<GrantRecord>>;
+    /// Grants in a region, on any key of any account, whose retiring principal is exactly
+    /// `retiring_principal` and whose `seq` is greater than `after_seq`, in `seq` order, at
+    /// most `limit`.
+    async fn list_retirable_grants(
+        &self,
+        region: &Region,
+        retiring_principal: &str,
+        after_seq: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<GrantRecord>>;
+    /// Deletes a grant and its tokens; `NotFound` if absent.
+    async fn delete_grant(
+        &self,
+        region: &Region,
+        key_id: &KeyId,
+        grant_id: &str,
+    ) -> StoreResult<()>;
+    /// How many grants a key has.
+    async fn count_grants(&self, region: &Region, key_id: &KeyId) -> StoreResult<usize>;
 
     // ---- usage and background jobs ----
 

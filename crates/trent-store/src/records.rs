@@ -1,5 +1,7 @@
 //! The records the store keeps. Times are Unix epoch milliseconds (UTC).
 
+use std::collections::BTreeMap;
+
 use trent_types::{AccountId, KeyId, KeyMaterialId, KeySpec, KeyState, KeyUsage, Origin, Region};
 
 /// A tenant account.
@@ -172,4 +174,74 @@ pub struct MaterialRecord {
     pub source: MaterialSource,
     /// Creation time.
     pub created_at_ms: i64,
+}
+
+/// A grant: permission for one grantee to use one key for some operations, optionally under
+/// encryption-context constraints. Grant tokens are not part of the record: a grant can have
+/// several (see [`crate::Store::create_grant`]), kept by the store under an identifier the
+/// caller derives from each token (e.g. its hash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantRecord {
+    /// Assigned by the store on creation, never reused; orders grants for pagination.
+    /// Ignored on input.
+    pub seq: i64,
+    /// 64 lowercase hex characters, unique per key.
+    pub grant_id: String,
+    /// The region of the key.
+    pub region: Region,
+    /// The key the grant is for.
+    pub key_id: KeyId,
+    /// The account owning the key.
+    pub key_account: AccountId,
+    /// The optional name given at creation (not unique).
+    pub name: Option<String>,
+    /// The ARN of the principal the grant is for.
+    pub grantee_principal: String,
+    /// The ARN of the principal that may retire the grant.
+    pub retiring_principal: Option<String>,
+    /// The account of the principal that created the grant.
+    pub issuing_account: AccountId,
+    /// The granted operation names (`Encrypt`, `ReEncryptFrom`, …), in the order given.
+    pub operations: Vec<String>,
+    /// Encryption-context constraints.
+    pub constraints: Option<GrantConstraintsRecord>,
+    /// Creation time.
+    pub created_at_ms: i64,
+}
+
+/// The encryption-context constraints of a grant.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GrantConstraintsRecord {
+    /// The request's encryption context must contain every one of these pairs.
+    pub encryption_context_subset: Option<BTreeMap<String, String>>,
+    /// The request's encryption context must be exactly this map.
+    pub encryption_context_equals: Option<BTreeMap<String, String>>,
+}
+
+/// Which grants of a key `list_grants` returns.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GrantFilter {
+    /// Only the grant with this id.
+    pub grant_id: Option<String>,
+    /// Only grants for this grantee principal (exact ARN).
+    pub grantee_principal: Option<String>,
+}
+
+/// What `create_grant` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GrantCreation {
+    /// A new grant was stored.
+    Created(GrantRecord),
+    /// A grant with the same name and identical parameters already existed; the token was
+    /// added to it.
+    Existing(GrantRecord),
+}
+
+impl GrantCreation {
+    /// The stored grant, new or existing.
+    pub fn grant(&self) -> &GrantRecord {
+        match self {
+            Self::Created(g) | Self::Existing(g) => g,
+        }
+    }
 }

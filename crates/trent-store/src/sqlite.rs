@@ -18,8 +18,9 @@ use rusqlite::{ffi, params, Connection, OpenFlags, OptionalExtension, Row, Trans
 use trent_types::{AccountId, KeyId, KeyMaterialId, Region};
 
 use crate::{
-    AccessKeyRecord, AccessKeyStatus, AccountRecord, AliasRecord, KeyRecord, KeyUsageRecord,
-    MaterialRecord, MaterialSource, RotationRecord, Store, StoreError, StoreResult, UserRecord,
+    AccessKeyRecord, AccessKeyStatus, AccountRecord, AliasRecord, GrantCreation, GrantFilter,
+    GrantRecord, KeyRecord, KeyUsageRecord, MaterialRecord, MaterialSource, RotationRecord, Store,
+    StoreError, StoreResult, UserRecord,
 };
 
 /// Number of read-only connections of a file-backed store.
@@ -991,6 +992,18 @@ impl Store for SqliteStore {
                 .db()?
                 .execute(params![region.as_str(), key_id])
                 .db()?;
+            // Foreign keys would cascade; deleting explicitly keeps the contract visible here.
+            tx.prepare_cached(
+                "DELETE FROM grant_tokens WHERE grant_seq IN \
+                 (SELECT seq FROM grants WHERE region = ?1 AND key_id = ?2)",
+            )
+            .db()?
+            .execute(params![region.as_str(), key_id])
+            .db()?;
+            tx.prepare_cached("DELETE FROM grants WHERE region = ?1 AND key_id = ?2")
+                .db()?
+                .execute(params![region.as_str(), key_id])
+                .db()?;
             let removed = tx
                 .prepare_cached("DELETE FROM keys WHERE region = ?1 AND key_id = ?2")
                 .db()?
@@ -1168,6 +1181,299 @@ impl Store for SqliteStore {
                 out.push(alias_from_row(row)?);
             }
             Ok(out)
+        })
+        .await
+    }
+
+    async fn create_grant(
+        &self,
+        grant: &GrantRecord,
+        token_id: &str,
+        max_per_key: usize,
+    ) -> StoreResult<GrantCreation> {
+        let grant = grant.clone();
+        let token_id = token_id.to_owned();
+        let operations = encode_operations(&grant.operations)?;
+        let constraints = grant
+            .constraints
+            .as_ref()
+            .map(encode_constraints)
+            .transpose()?;
+        let max = i64::try_from(max_per_key).unwrap_or(i64::MAX);
+        self.write(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .db()?;
+            let (region, key_id) = (grant.region.as_str(), grant.key_id.to_string());
+            let key_exists = tx
+                .prepare_cached("SELECT 1 FROM keys WHERE region = ?1 AND key_id = ?2")
+                .db()?
+                .exists(params![region, key_id])
+                .db()?;
+            if !key_exists {
+                return Err(StoreError::NotFound);
+            }
+            if let Some(name) = &grant.name {
+                let existing = tx
+                    .prepare_cached(&format!(
+                        "SELECT {GRANT_COLUMNS} FROM grants \
+                         WHERE region = ?1 AND key_id = ?2 AND name = ?3 \
+                           AND grantee_principal = ?4 AND retiring_principal IS ?5 \
+                           AND operations = ?6 AND constraints IS ?7 \
+                         ORDER BY seq LIMIT 1"
+                    ))
+                    .db()?
+                    .query_row(
+                        params![
+                            region,
+                            key_id,
+                            name,
+                            grant.grantee_principal,
+                            grant.retiring_principal,
+                            operations,
+                            constraints,
+                        ],
+                        |row| Ok(grant_from_row(row)),
+                    )
+                    .optional()
+                    .db()?
+                    .transpose()?;
+                if let Some(existing) = existing {
+                    insert_grant_token(&tx, &token_id, existing.seq, grant.created_at_ms)?;
+                    tx.commit().db()?;
+                    return Ok(GrantCreation::Existing(existing));
+                }
+            }
+            let count: i64 = tx
+                .prepare_cached("SELECT COUNT(*) FROM grants WHERE region = ?1 AND key_id = ?2")
+                .db()?
+                .query_row(params![region, key_id], |row| row.get(0))
+                .db()?;
+            if count >= max {
+                return Err(StoreError::LimitExceeded);
+            }
+            tx.prepare_cached(
+                "INSERT INTO grants (grant_id, region, key_id, key_account, name, \
+                 grantee_principal, retiring_principal, issuing_account, operations, constraints, \
+                 created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            )
+            .db()?
+            .execute(params![
+                grant.grant_id,
+                region,
+                key_id,
+                grant.key_account.as_str(),
+                grant.name,
+                grant.grantee_principal,
+                grant.retiring_principal,
+                grant.issuing_account.as_str(),
+                operations,
+                constraints,
+                grant.created_at_ms,
+            ])
+            .db()?;
+            let seq = tx.last_insert_rowid();
+            insert_grant_token(&tx, &token_id, seq, grant.created_at_ms)?;
+            tx.commit().db()?;
+            Ok(GrantCreation::Created(GrantRecord { seq, ..grant }))
+        })
+        .await
+    }
+
+    async fn get_grant(
+        &self,
+        region: &Region,
+        key_id: &KeyId,
+        grant_id: &str,
+    ) -> StoreResult<Option<GrantRecord>> {
+        let region = region.clone();
+        let key_id = key_id.to_string();
+        let grant_id = grant_id.to_owned();
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "SELECT {GRANT_COLUMNS} FROM grants \
+                     WHERE region = ?1 AND key_id = ?2 AND grant_id = ?3"
+                ))
+                .db()?;
+            let mut rows = stmt
+                .query(params![region.as_str(), key_id, grant_id])
+                .db()?;
+            match rows.next().db()? {
+                Some(row) => grant_from_row(row).map(Some),
+                None => Ok(None),
+            }
+        })
+        .await
+    }
+
+    async fn find_grant_by_token(&self, token_id: &str) -> StoreResult<Option<GrantRecord>> {
+        let token_id = token_id.to_owned();
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "SELECT {GRANT_COLUMNS} FROM grants \
+                     WHERE seq = (SELECT grant_seq FROM grant_tokens WHERE token_id = ?1)"
+                ))
+                .db()?;
+            let mut rows = stmt.query([token_id]).db()?;
+            match rows.next().db()? {
+                Some(row) => grant_from_row(row).map(Some),
+                None => Ok(None),
+            }
+        })
+        .await
+    }
+
+    async fn list_grants(
+        &self,
+        region: &Region,
+        key_id: &KeyId,
+        filter: &GrantFilter,
+        after_seq: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<GrantRecord>> {
+        let region = region.clone();
+        let key_id = key_id.to_string();
+        let filter = filter.clone();
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "SELECT {GRANT_COLUMNS} FROM grants \
+                     WHERE region = ?1 AND key_id = ?2 AND seq > ?3 \
+                       AND (?4 IS NULL OR grant_id = ?4) \
+                       AND (?5 IS NULL OR grantee_principal = ?5) \
+                     ORDER BY seq LIMIT ?6"
+                ))
+                .db()?;
+            let rows = stmt
+                .query(params![
+                    region.as_str(),
+                    key_id,
+                    after_seq,
+                    filter.grant_id,
+                    filter.grantee_principal,
+                    limit
+                ])
+                .db()?;
+            collect_grants(rows)
+        })
+        .await
+    }
+
+    async fn list_grants_for_grantee_and_key(
+        &self,
+        region: &Region,
+        key_id: &KeyId,
+        grantees: &[String],
+    ) -> StoreResult<Vec<GrantRecord>> {
+        if grantees.is_empty() {
+            return Ok(Vec::new());
+        }
+        let region = region.clone();
+        let key_id = key_id.to_string();
+        let grantees = grantees.to_vec();
+        self.read(move |conn| {
+            let placeholders = (0..grantees.len())
+                .map(|i| format!("?{}", i + 3))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "SELECT {GRANT_COLUMNS} FROM grants \
+                     WHERE region = ?1 AND key_id = ?2 AND grantee_principal IN ({placeholders}) \
+                     ORDER BY seq"
+                ))
+                .db()?;
+            let values = [region.as_str().to_owned(), key_id]
+                .into_iter()
+                .chain(grantees);
+            let rows = stmt.query(rusqlite::params_from_iter(values)).db()?;
+            collect_grants(rows)
+        })
+        .await
+    }
+
+    async fn list_retirable_grants(
+        &self,
+        region: &Region,
+        retiring_principal: &str,
+        after_seq: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<GrantRecord>> {
+        let region = region.clone();
+        let retiring_principal = retiring_principal.to_owned();
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "SELECT {GRANT_COLUMNS} FROM grants \
+                     WHERE region = ?1 AND retiring_principal = ?2 AND seq > ?3 \
+                     ORDER BY seq LIMIT ?4"
+                ))
+                .db()?;
+            let rows = stmt
+                .query(params![
+                    region.as_str(),
+                    retiring_principal,
+                    after_seq,
+                    limit
+                ])
+                .db()?;
+            collect_grants(rows)
+        })
+        .await
+    }
+
+    async fn delete_grant(
+        &self,
+        region: &Region,
+        key_id: &KeyId,
+        grant_id: &str,
+    ) -> StoreResult<()> {
+        let region = region.clone();
+        let key_id = key_id.to_string();
+        let grant_id = grant_id.to_owned();
+        self.write(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .db()?;
+            let seq: Option<i64> = tx
+                .prepare_cached(
+                    "SELECT seq FROM grants WHERE region = ?1 AND key_id = ?2 AND grant_id = ?3",
+                )
+                .db()?
+                .query_row(params![region.as_str(), key_id, grant_id], |row| row.get(0))
+                .optional()
+                .db()?;
+            let Some(seq) = seq else {
+                return Err(StoreError::NotFound);
+            };
+            tx.prepare_cached("DELETE FROM grant_tokens WHERE grant_seq = ?1")
+                .db()?
+                .execute([seq])
+                .db()?;
+            tx.prepare_cached("DELETE FROM grants WHERE seq = ?1")
+                .db()?
+                .execute([seq])
+                .db()?;
+            tx.commit().db()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn count_grants(&self, region: &Region, key_id: &KeyId) -> StoreResult<usize> {
+        let region = region.clone();
+        let key_id = key_id.to_string();
+        self.read(move |conn| {
+            let count: i64 = conn
+                .prepare_cached("SELECT COUNT(*) FROM grants WHERE region = ?1 AND key_id = ?2")
+                .db()?
+                .query_row(params![region.as_str(), key_id], |row| row.get(0))
+                .db()?;
+            usize::try_from(count).map_err(|e| StoreError::Corrupt(e.to_string()))
         })
         .await
     }
@@ -1357,3 +1663,110 @@ fn alias_from_row(row: &Row<'_>) -> StoreResult<AliasRecord> {
 
 const ALIAS_COLUMNS: &str =
     "account, region, alias_name, target_key_id, created_at_ms, last_updated_ms";
+
+const GRANT_COLUMNS: &str = "seq, grant_id, region, key_id, key_account, name, grantee_principal, \
+     retiring_principal, issuing_account, operations, constraints, created_at_ms";
+
+const SUBSET: &str = "EncryptionContextSubset";
+const EQUALS: &str = "EncryptionContextEquals";
+
+fn grant_from_row(row: &Row<'_>) -> StoreResult<GrantRecord> {
+    let constraints: Option<String> = row.get(10).db()?;
+    Ok(GrantRecord {
+        seq: row.get(0).db()?,
+        grant_id: row.get(1).db()?,
+        region: decode(&row.get::<_, String>(2).db()?, "region")?,
+        key_id: decode(&row.get::<_, String>(3).db()?, "key id")?,
+        key_account: decode(&row.get::<_, String>(4).db()?, "account id")?,
+        name: row.get(5).db()?,
+        grantee_principal: row.get(6).db()?,
+        retiring_principal: row.get(7).db()?,
+        issuing_account: decode(&row.get::<_, String>(8).db()?, "account id")?,
+        operations: decode_operations(&row.get::<_, String>(9).db()?)?,
+        constraints: constraints.as_deref().map(decode_constraints).transpose()?,
+        created_at_ms: row.get(11).db()?,
+    })
+}
+
+fn collect_grants(mut rows: rusqlite::Rows<'_>) -> StoreResult<Vec<GrantRecord>> {
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().db()? {
+        out.push(grant_from_row(row)?);
+    }
+    Ok(out)
+}
+
+fn insert_grant_token(
+    tx: &rusqlite::Transaction<'_>,
+    token_id: &str,
+    grant_seq: i64,
+    created_at_ms: i64,
+) -> StoreResult<()> {
+    tx.prepare_cached(
+        "INSERT INTO grant_tokens (token_id, grant_seq, created_at_ms) VALUES (?1, ?2, ?3)",
+    )
+    .db()?
+    .execute(params![token_id, grant_seq, created_at_ms])
+    .db()?;
+    Ok(())
+}
+
+fn json_error(what: &str, e: impl fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("stored {what}: {e}"))
+}
+
+fn encode_operations(operations: &[String]) -> StoreResult<String> {
+    serde_json::to_string(operations).map_err(|e| backend(format!("encoding operations: {e}")))
+}
+
+fn decode_operations(text: &str) -> StoreResult<Vec<String>> {
+    serde_json::from_str(text).map_err(|e| json_error("grant operations", e))
+}
+
+/// Canonical JSON (object keys sorted), so identical constraints encode identically and the
+/// name-idempotency check can compare the text.
+fn encode_constraints(constraints: &crate::GrantConstraintsRecord) -> StoreResult<String> {
+    let mut object = serde_json::Map::new();
+    for (name, map) in [
+        (SUBSET, &constraints.encryption_context_subset),
+        (EQUALS, &constraints.encryption_context_equals),
+    ] {
+        if let Some(map) = map {
+            let pairs = map
+                .iter()
+                .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+                .collect();
+            object.insert(name.to_owned(), serde_json::Value::Object(pairs));
+        }
+    }
+    serde_json::to_string(&serde_json::Value::Object(object))
+        .map_err(|e| backend(format!("encoding grant constraints: {e}")))
+}
+
+fn decode_constraints(text: &str) -> StoreResult<crate::GrantConstraintsRecord> {
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| json_error("grant constraints", e))?;
+    let object = value
+        .as_object()
+        .ok_or_else(|| json_error("grant constraints", "not an object"))?;
+    let map = |name: &str| -> StoreResult<Option<std::collections::BTreeMap<String, String>>> {
+        let Some(inner) = object.get(name) else {
+            return Ok(None);
+        };
+        let inner = inner
+            .as_object()
+            .ok_or_else(|| json_error("grant constraints", format!("{name} is not an object")))?;
+        inner
+            .iter()
+            .map(|(k, v)| match v.as_str() {
+                Some(v) => Ok((k.clone(), v.to_owned())),
+                None => Err(json_error("grant constraints", "a value is not a string")),
+            })
+            .collect::<StoreResult<_>>()
+            .map(Some)
+    };
+    Ok(crate::GrantConstraintsRecord {
+        encryption_context_subset: map(SUBSET)?,
+        encryption_context_equals: map(EQUALS)?,
+    })
+}

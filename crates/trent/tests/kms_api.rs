@@ -662,11 +662,12 @@ async fn operations_not_implemented_yet_say_so() {
     let client = server.kms_client();
     let key_id = create_key(&client).await;
     let err = client
-        .list_grants()
+        .update_primary_region()
         .key_id(&key_id)
+        .primary_region("eu-west-1")
         .send()
         .await
         .unwrap_err();
     assert_eq!(code(&err), "UnsupportedOperationException");
-    assert!(err.message().unwrap().contains("ListGrants"));
+    assert!(err.message().unwrap().contains("UpdatePrimaryRegion"));
 }

@@ -13,7 +13,7 @@ use trent_wire::{
 };
 
 use super::{check_dry_run, refuse_recipient, required};
-use crate::keys::{check_grant_tokens, crypto_error, key_arn, names, require_usable, IdForms};
+use crate::keys::{crypto_error, key_arn, names, require_usable, IdForms};
 use crate::{Kms, OpError, RequestContext};
 
 fn require_usage(key: &KeyRecord, usage: KeyUsage, operation: &str) -> Result<(), OpError> {
@@ -63,7 +63,7 @@ async fn usable_key(
         .resolve_key(ctx, required(key_id, "keyId")?, IdForms::KeyOrAlias)
         .await?;
     kms.authorize_key(ctx, action, &key).await?;
-    check_grant_tokens(grant_tokens)?;
+    kms.check_grant_tokens(ctx, grant_tokens).await?;
     require_usable(&key)?;
     Ok(key)
 }

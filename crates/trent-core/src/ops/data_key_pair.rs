@@ -11,7 +11,7 @@ use trent_wire::{
 use zeroize::Zeroizing;
 
 use super::{check_dry_run, refuse_recipient, required};
-use crate::keys::{check_grant_tokens, crypto_error, key_arn, require_usable, IdForms};
+use crate::keys::{crypto_error, key_arn, require_usable, IdForms};
 use crate::{Kms, OpError, RequestContext};
 
 struct DataKeyPair {
@@ -43,8 +43,9 @@ async fn generate(
     let key = kms.resolve_key(ctx, key_id, IdForms::KeyOrAlias).await?;
     let mut context = super::encrypt_decrypt::crypto_context(encryption_context, None);
     context.push("kms:DataKeyPairSpec", spec.to_string());
-    kms.authorize_key_with(ctx, action, &key, context).await?;
-    check_grant_tokens(grant_tokens)?;
+    kms.authorize_key_ec(ctx, action, &key, context, encryption_context)
+        .await?;
+    kms.check_grant_tokens(ctx, grant_tokens).await?;
     require_usable(&key)?;
     if key.key_spec != KeySpec::SymmetricDefault {
         return Err(OpError::InvalidKeyUsage(format!(

@@ -3,7 +3,7 @@
 use trent_wire::{DescribeKeyRequest, DescribeKeyResponse};
 
 use super::required;
-use crate::keys::{check_grant_tokens, key_metadata, IdForms};
+use crate::keys::{key_metadata, IdForms};
 use crate::{Kms, OpError, RequestContext};
 
 pub(crate) async fn run(
@@ -19,7 +19,8 @@ pub(crate) async fn run(
         )
         .await?;
     kms.authorize_key(ctx, "kms:DescribeKey", &key).await?;
-    check_grant_tokens(req.grant_tokens.as_ref())?;
+    kms.check_grant_tokens(ctx, req.grant_tokens.as_ref())
+        .await?;
     Ok(DescribeKeyResponse {
         key_metadata: Some(key_metadata(&key)),
     })

@@ -14,8 +14,8 @@ use zeroize::Zeroizing;
 
 use super::{check_dry_run, refuse_recipient, required};
 use crate::keys::{
-    check_grant_tokens, crypto_error, key_arn, require_encrypt_usage, require_encryption_algorithm,
-    require_usable, IdForms,
+    crypto_error, key_arn, require_encrypt_usage, require_encryption_algorithm, require_usable,
+    IdForms,
 };
 use crate::material::MaterialCache;
 use crate::{Kms, OpError, RequestContext};
@@ -240,7 +240,7 @@ pub(crate) async fn encrypt(
         .as_ref()
         .ok_or_else(|| OpError::Validation("Plaintext is required.".to_owned()))?;
     let key = kms.resolve_key(ctx, key_id, IdForms::KeyOrAlias).await?;
-    kms.authorize_key_with(
+    kms.authorize_key_ec(
         ctx,
         "kms:Encrypt",
         &key,
@@ -248,9 +248,11 @@ pub(crate) async fn encrypt(
             req.encryption_context.as_ref(),
             req.encryption_algorithm.as_deref(),
         ),
+        req.encryption_context.as_ref(),
     )
     .await?;
-    check_grant_tokens(req.grant_tokens.as_ref())?;
+    kms.check_grant_tokens(ctx, req.grant_tokens.as_ref())
+        .await?;
     require_usable(&key)?;
     require_encrypt_usage(&key, "Encrypt")?;
     let algorithm = require_encryption_algorithm(&key, req.encryption_algorithm.as_deref())?;
@@ -280,8 +282,19 @@ pub(crate) async fn decrypt(
             )
         })?;
         let key = kms.resolve_key(ctx, key_id, IdForms::KeyOrAlias).await?;
-        kms.authorize_key(ctx, "kms:Decrypt", &key).await?;
-        check_grant_tokens(req.grant_tokens.as_ref())?;
+        kms.authorize_key_ec(
+            ctx,
+            "kms:Decrypt",
+            &key,
+            crypto_context(
+                req.encryption_context.as_ref(),
+                req.encryption_algorithm.as_deref(),
+            ),
+            req.encryption_context.as_ref(),
+        )
+        .await?;
+        kms.check_grant_tokens(ctx, req.grant_tokens.as_ref())
+            .await?;
         return Err(OpError::DryRunOperation);
     }
     let blob = req
@@ -292,7 +305,8 @@ pub(crate) async fn decrypt(
         let key = kms.resolve_key(ctx, key_id, IdForms::KeyOrAlias).await?;
         if is_asymmetric_encryption_key(&key) {
             kms.authorize_key(ctx, "kms:Decrypt", &key).await?;
-            check_grant_tokens(req.grant_tokens.as_ref())?;
+            kms.check_grant_tokens(ctx, req.grant_tokens.as_ref())
+                .await?;
             require_usable(&key)?;
             let algorithm =
                 require_encryption_algorithm(&key, req.encryption_algorithm.as_deref())?;
@@ -310,7 +324,7 @@ pub(crate) async fn decrypt(
         }
     }
     let source = locate_source(kms, ctx, blob.as_bytes(), req.key_id.as_deref()).await?;
-    kms.authorize_key_with(
+    kms.authorize_key_ec(
         ctx,
         "kms:Decrypt",
         &source.key,
@@ -318,9 +332,11 @@ pub(crate) async fn decrypt(
             req.encryption_context.as_ref(),
             req.encryption_algorithm.as_deref(),
         ),
+        req.encryption_context.as_ref(),
     )
     .await?;
-    check_grant_tokens(req.grant_tokens.as_ref())?;
+    kms.check_grant_tokens(ctx, req.grant_tokens.as_ref())
+        .await?;
     require_usable(&source.key)?;
     require_encrypt_usage(&source.key, "Decrypt")?;
     let algorithm = require_encryption_algorithm(&source.key, req.encryption_algorithm.as_deref())?;
@@ -355,10 +371,30 @@ pub(crate) async fn re_encrypt(
         let destination = kms
             .resolve_key(ctx, destination_id, IdForms::KeyOrAlias)
             .await?;
-        kms.authorize_key(ctx, "kms:ReEncryptFrom", &source).await?;
-        kms.authorize_key(ctx, "kms:ReEncryptTo", &destination)
+        kms.authorize_key_ec(
+            ctx,
+            "kms:ReEncryptFrom",
+            &source,
+            crypto_context(
+                req.source_encryption_context.as_ref(),
+                req.source_encryption_algorithm.as_deref(),
+            ),
+            req.source_encryption_context.as_ref(),
+        )
+        .await?;
+        kms.authorize_key_ec(
+            ctx,
+            "kms:ReEncryptTo",
+            &destination,
+            crypto_context(
+                req.destination_encryption_context.as_ref(),
+                req.destination_encryption_algorithm.as_deref(),
+            ),
+            req.destination_encryption_context.as_ref(),
+        )
+        .await?;
+        kms.check_grant_tokens(ctx, req.grant_tokens.as_ref())
             .await?;
-        check_grant_tokens(req.grant_tokens.as_ref())?;
         return Err(OpError::DryRunOperation);
     }
     let blob = req
@@ -387,16 +423,29 @@ pub(crate) async fn re_encrypt(
         req.source_encryption_algorithm.as_deref(),
     );
     from_context.push("kms:ReEncryptOnSameKey", same_key.to_string());
-    kms.authorize_key_with(ctx, "kms:ReEncryptFrom", &source_key, from_context)
-        .await?;
+    kms.authorize_key_ec(
+        ctx,
+        "kms:ReEncryptFrom",
+        &source_key,
+        from_context,
+        req.source_encryption_context.as_ref(),
+    )
+    .await?;
     let mut to_context = crypto_context(
         req.destination_encryption_context.as_ref(),
         req.destination_encryption_algorithm.as_deref(),
     );
     to_context.push("kms:ReEncryptOnSameKey", same_key.to_string());
-    kms.authorize_key_with(ctx, "kms:ReEncryptTo", &destination, to_context)
+    kms.authorize_key_ec(
+        ctx,
+        "kms:ReEncryptTo",
+        &destination,
+        to_context,
+        req.destination_encryption_context.as_ref(),
+    )
+    .await?;
+    kms.check_grant_tokens(ctx, req.grant_tokens.as_ref())
         .await?;
-    check_grant_tokens(req.grant_tokens.as_ref())?;
     require_usable(&source_key)?;
     require_usable(&destination)?;
     require_encrypt_usage(&source_key, "ReEncryptFrom")?;

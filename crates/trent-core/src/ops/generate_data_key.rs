@@ -8,7 +8,7 @@ use trent_wire::{
 use zeroize::Zeroizing;
 
 use super::{check_dry_run, refuse_recipient, required};
-use crate::keys::{check_grant_tokens, key_arn, require_usable, IdForms};
+use crate::keys::{key_arn, require_usable, IdForms};
 use crate::{Kms, OpError, RequestContext};
 
 /// The fields both variants share.
@@ -54,14 +54,15 @@ async fn generate(
             .byte_len(),
     };
     let key = kms.resolve_key(ctx, key_id, IdForms::KeyOrAlias).await?;
-    kms.authorize_key_with(
+    kms.authorize_key_ec(
         ctx,
         action,
         &key,
         super::encrypt_decrypt::crypto_context(params.encryption_context, None),
+        params.encryption_context,
     )
     .await?;
-    check_grant_tokens(params.grant_tokens)?;
+    kms.check_grant_tokens(ctx, params.grant_tokens).await?;
     require_usable(&key)?;
     if key.key_spec != KeySpec::SymmetricDefault {
         return Err(OpError::InvalidKeyUsage(format!(

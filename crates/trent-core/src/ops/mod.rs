@@ -8,6 +8,7 @@ mod describe_key;
 mod encrypt_decrypt;
 mod generate_data_key;
 mod generate_random;
+mod grants;
 mod key_policy;
 mod last_usage;
 mod lifecycle;
@@ -77,6 +78,11 @@ pub(crate) async fn dispatch(
         Operation::DeriveSharedSecret => op!(asymmetric::derive_shared_secret),
         Operation::GenerateDataKeyPair => op!(data_key_pair::with_plaintext),
         Operation::GenerateDataKeyPairWithoutPlaintext => op!(data_key_pair::without_plaintext),
+        Operation::CreateGrant => op!(grants::create),
+        Operation::ListGrants => op!(grants::list),
+        Operation::ListRetirableGrants => op!(grants::list_retirable),
+        Operation::RetireGrant => op_no_output!(grants::retire),
+        Operation::RevokeGrant => op_no_output!(grants::revoke),
         other => Err(OpError::UnsupportedOperation(format!(
             "{} is not supported by this Trent server yet.",
             other.name()

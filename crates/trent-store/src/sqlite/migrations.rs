@@ -138,9 +138,45 @@ CREATE TABLE user_policies (
 );
 "#;
 
-/// IAM: tags of users (`aws:PrincipalTag/*`). Numbered V5 because the grants migration takes
-/// V4 on a parallel branch; whoever merges second renumbers it to its final position.
-const V5_IAM: &str = r#"
+/// Version 4: grants and their tokens.
+const V4: &str = r#"
+-- seq is AUTOINCREMENT so it is never reused: ListGrants and ListRetirableGrants markers stay
+-- valid while grants are created and retired.
+CREATE TABLE grants (
+    seq                 INTEGER PRIMARY KEY AUTOINCREMENT,
+    region              TEXT    NOT NULL,
+    key_id              TEXT    NOT NULL,
+    grant_id            TEXT    NOT NULL,
+    key_account         TEXT    NOT NULL,
+    name                TEXT,
+    grantee_principal   TEXT    NOT NULL,
+    retiring_principal  TEXT,
+    issuing_account     TEXT    NOT NULL,
+    -- JSON array of operation names, in the order given.
+    operations          TEXT    NOT NULL,
+    -- JSON object {"EncryptionContextSubset"?: {..}, "EncryptionContextEquals"?: {..}}, or NULL.
+    constraints         TEXT,
+    created_at_ms       INTEGER NOT NULL,
+    UNIQUE (region, key_id, grant_id),
+    FOREIGN KEY (region, key_id) REFERENCES keys (region, key_id) ON DELETE CASCADE
+);
+CREATE INDEX grants_by_key ON grants (region, key_id, seq);
+CREATE INDEX grants_by_grantee ON grants (region, key_id, grantee_principal);
+CREATE INDEX grants_by_name ON grants (region, key_id, name) WHERE name IS NOT NULL;
+CREATE INDEX grants_by_retiring_principal ON grants (region, retiring_principal, seq)
+    WHERE retiring_principal IS NOT NULL;
+
+-- Every token handed out for a grant, by an identifier derived from the token (its hash).
+CREATE TABLE grant_tokens (
+    token_id        TEXT    NOT NULL PRIMARY KEY,
+    grant_seq       INTEGER NOT NULL REFERENCES grants (seq) ON DELETE CASCADE,
+    created_at_ms   INTEGER NOT NULL
+);
+CREATE INDEX grant_tokens_by_grant ON grant_tokens (grant_seq);
+"#;
+
+/// Version 5: tags of IAM users (`aws:PrincipalTag/*`).
+const V5: &str = r#"
 CREATE TABLE user_tags (
     account         TEXT    NOT NULL,
     user_name       TEXT    NOT NULL,
@@ -152,7 +188,7 @@ CREATE INDEX users_by_account ON users (account, user_name);
 "#;
 
 /// Every migration, in order. The schema version after all of them is `MIGRATIONS.len()`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V5_IAM];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 /// The schema version this build writes.
 pub(crate) fn latest_version() -> i64 {

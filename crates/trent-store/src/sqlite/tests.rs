@@ -230,3 +230,48 @@ async fn tags_repeating_a_key_are_refused() {
     ));
     assert_eq!(store.get_key(&r, &k.key_id).await.unwrap(), None);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_create_grant_calls_never_exceed_the_per_key_limit() {
+    const TASKS: usize = 24;
+    const LIMIT: usize = 10;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(&dir.path().join("trent.db")).unwrap());
+    let acct = account(444_455_556_666);
+    let r = region("eu-central-1");
+    let k = key(&acct, &r);
+    store.create_key(&k, None).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..TASKS {
+        let store = Arc::clone(&store);
+        let grant = crate::GrantRecord {
+            seq: 0,
+            grant_id: format!("{i:064x}"),
+            region: r.clone(),
+            key_id: k.key_id,
+            key_account: acct.clone(),
+            name: None,
+            grantee_principal: "arn:aws:iam::444455556666:user/app".to_owned(),
+            retiring_principal: None,
+            issuing_account: acct.clone(),
+            operations: vec!["Encrypt".to_owned()],
+            constraints: None,
+            created_at_ms: 1,
+        };
+        tasks.push(tokio::spawn(async move {
+            store
+                .create_grant(&grant, &format!("token-{i}"), LIMIT)
+                .await
+        }));
+    }
+    let mut created = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(crate::GrantCreation::Created(_)) => created += 1,
+            Err(StoreError::LimitExceeded) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(created, LIMIT);
+    assert_eq!(store.count_grants(&r, &k.key_id).await.unwrap(), LIMIT);
+}
