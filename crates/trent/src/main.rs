@@ -26,6 +26,8 @@ enum Command {
         #[command(subcommand)]
         command: admin::AdminCommand,
     },
+    /// Drive a running server with SigV4-signed requests and report throughput and latency.
+    Bench(Box<trent_bench::BenchArgs>),
     /// Verify, query, export and archive the audit trail.
     Audit {
         #[command(subcommand)]
@@ -45,6 +47,7 @@ fn main() -> ExitCode {
         .init();
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
+        Command::Bench(args) => return trent_bench::main_entry(*args),
         Command::Admin { command } => {
             return match admin::run(command) {
                 Ok(()) => ExitCode::SUCCESS,
