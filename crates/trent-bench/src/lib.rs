@@ -52,6 +52,11 @@ pub struct BenchArgs {
     /// Operation to drive.
     #[arg(long, value_enum, default_value_t = Op::Encrypt)]
     pub op: Op,
+    /// Key spec of the keys `--op sign`/`verify` use: ECC_NIST_P256 (ECDSA_SHA_256),
+    /// ECC_NIST_P384, ECC_SECG_P256K1, ECC_NIST_EDWARDS25519 (ED25519_SHA_512), RSA_2048/3072/4096
+    /// (RSASSA_PSS_SHA_256) or ML_DSA_44/65/87 (ML_DSA_SHAKE_256).
+    #[arg(long, default_value = "ECC_NIST_P256")]
+    pub signing_key_spec: String,
     /// Plaintext or message size, in bytes (1 to 4096 where it is sent).
     #[arg(long, default_value_t = 1024)]
     pub payload_bytes: usize,
@@ -137,6 +142,17 @@ pub enum BenchError {
 /// Runs the benchmark the options describe and returns its report.
 pub async fn run(args: BenchArgs) -> Result<BenchReport, BenchError> {
     validate(&args)?;
+    if !ops::choose_signing_spec(&args.signing_key_spec) {
+        return Err(BenchError::InvalidArgs(format!(
+            "--signing-key-spec {} is not one of {}",
+            args.signing_key_spec,
+            ops::SIGNING_SPECS
+                .iter()
+                .map(|(s, _)| *s)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
     let settings = Settings {
         connections: args.connections,
         warmup: args.warmup,

@@ -16,7 +16,8 @@ pub enum Op {
     GenerateDataKey,
     /// ReEncrypt a setup ciphertext from its key to the next key.
     ReEncrypt,
-    /// Sign `--payload-bytes` (RAW message) with ECDSA_SHA_256 under ECC_NIST_P256 keys.
+    /// Sign `--payload-bytes` (RAW message) under `--signing-key-spec` keys (default
+    /// ECC_NIST_P256 with ECDSA_SHA_256).
     Sign,
     /// Verify a signature made during setup.
     Verify,
@@ -45,6 +46,38 @@ pub(crate) const MIX_SCHEDULE: [Op; 10] = [
     Op::GenerateDataKey,
 ];
 
+/// The signing key spec and algorithm of `--op sign`/`verify`: set once per run from
+/// `--signing-key-spec` (a process runs one benchmark at a time).
+static SIGNING: std::sync::OnceLock<(&'static str, &'static str)> = std::sync::OnceLock::new();
+
+/// The key specs `--signing-key-spec` accepts, with the signing algorithm used for each.
+pub(crate) const SIGNING_SPECS: &[(&str, &str)] = &[
+    ("ECC_NIST_P256", "ECDSA_SHA_256"),
+    ("ECC_NIST_P384", "ECDSA_SHA_384"),
+    ("ECC_SECG_P256K1", "ECDSA_SHA_256"),
+    ("ECC_NIST_EDWARDS25519", "ED25519_SHA_512"),
+    ("RSA_2048", "RSASSA_PSS_SHA_256"),
+    ("RSA_3072", "RSASSA_PSS_SHA_256"),
+    ("RSA_4096", "RSASSA_PSS_SHA_256"),
+    ("ML_DSA_44", "ML_DSA_SHAKE_256"),
+    ("ML_DSA_65", "ML_DSA_SHAKE_256"),
+    ("ML_DSA_87", "ML_DSA_SHAKE_256"),
+];
+
+/// Chooses the signing key spec for this run; `false` if the spec is not one of
+/// [`SIGNING_SPECS`] (or a different one was already chosen).
+pub(crate) fn choose_signing_spec(spec: &str) -> bool {
+    match SIGNING_SPECS.iter().find(|(s, _)| *s == spec) {
+        Some(choice) => SIGNING.get_or_init(|| *choice) == choice,
+        None => false,
+    }
+}
+
+/// The signing key spec and algorithm in use (ECC_NIST_P256 / ECDSA_SHA_256 by default).
+pub(crate) fn signing() -> (&'static str, &'static str) {
+    *SIGNING.get_or_init(|| ("ECC_NIST_P256", "ECDSA_SHA_256"))
+}
+
 /// The kind of key an operation needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum KeyKind {
@@ -60,7 +93,7 @@ impl KeyKind {
     pub(crate) fn key_spec(self) -> &'static str {
         match self {
             Self::Symmetric => "SYMMETRIC_DEFAULT",
-            Self::Signing => "ECC_NIST_P256",
+            Self::Signing => signing().0,
             Self::Hmac => "HMAC_256",
         }
     }
@@ -199,14 +232,14 @@ pub(crate) fn body(op: Op, key: &KeyMaterial, next: &KeyMaterial, message: &[u8]
             "KeyId": key.key_id,
             "Message": message,
             "MessageType": "RAW",
-            "SigningAlgorithm": "ECDSA_SHA_256",
+            "SigningAlgorithm": signing().1,
         }),
         Op::Verify => json!({
             "KeyId": key.key_id,
             "Message": message,
             "MessageType": "RAW",
             "Signature": B64.encode(key.signature.as_ref()?),
-            "SigningAlgorithm": "ECDSA_SHA_256",
+            "SigningAlgorithm": signing().1,
         }),
         Op::GenerateMac => json!({
             "KeyId": key.key_id,
@@ -274,5 +307,19 @@ mod tests {
             serde_json::from_slice(&body(Op::Encrypt, &key, &next, b"hi").unwrap()).unwrap();
         assert_eq!(v["Plaintext"], "aGk=");
         assert!(body(Op::Verify, &key, &next, b"x").is_none());
+    }
+}
+
+#[cfg(test)]
+mod signing_spec_tests {
+    use super::*;
+
+    #[test]
+    fn unknown_signing_key_specs_are_refused() {
+        assert!(!choose_signing_spec("SYMMETRIC_DEFAULT"));
+        assert!(!choose_signing_spec("HMAC_256"));
+        assert!(SIGNING_SPECS
+            .iter()
+            .any(|(s, a)| *s == "ML_DSA_65" && *a == "ML_DSA_SHAKE_256"));
     }
 }

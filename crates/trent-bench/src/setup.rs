@@ -98,7 +98,7 @@ pub(crate) async fn prepare(ctx: &Ctx, args: &BenchArgs) -> Result<Plan, BenchEr
             json!({
                 "Message": B64.encode(&message),
                 "MessageType": "RAW",
-                "SigningAlgorithm": "ECDSA_SHA_256",
+                "SigningAlgorithm": crate::ops::signing().1,
             }),
             "Signature",
         )
