@@ -319,3 +319,97 @@ async fn kill_9_under_load_loses_no_acknowledged_event() {
     server.restart();
     server.kms_client().list_keys().send().await.unwrap();
 }
+
+/// Every operation of the API, implemented or not, valid or not: each call leaves exactly one
+/// event named after it, whose errorCode is the code the caller received.
+#[test]
+fn every_operation_emits_exactly_one_event_matching_its_response() {
+    use trent_testkit::raw::{post, Signing};
+    const OPERATIONS: [&str; 54] = [
+        "CancelKeyDeletion",
+        "ConnectCustomKeyStore",
+        "CreateAlias",
+        "CreateCustomKeyStore",
+        "CreateGrant",
+        "CreateKey",
+        "Decrypt",
+        "DeleteAlias",
+        "DeleteCustomKeyStore",
+        "DeleteImportedKeyMaterial",
+        "DeriveSharedSecret",
+        "DescribeCustomKeyStores",
+        "DescribeKey",
+        "DisableKey",
+        "DisableKeyRotation",
+        "DisconnectCustomKeyStore",
+        "EnableKey",
+        "EnableKeyRotation",
+        "Encrypt",
+        "GenerateDataKey",
+        "GenerateDataKeyPair",
+        "GenerateDataKeyPairWithoutPlaintext",
+        "GenerateDataKeyWithoutPlaintext",
+        "GenerateMac",
+        "GenerateRandom",
+        "GetKeyLastUsage",
+        "GetKeyPolicy",
+        "GetKeyRotationStatus",
+        "GetParametersForImport",
+        "GetPublicKey",
+        "ImportKeyMaterial",
+        "ListAliases",
+        "ListGrants",
+        "ListKeyPolicies",
+        "ListKeyRotations",
+        "ListKeys",
+        "ListResourceTags",
+        "ListRetirableGrants",
+        "PutKeyPolicy",
+        "ReEncrypt",
+        "ReplicateKey",
+        "RetireGrant",
+        "RevokeGrant",
+        "RotateKeyOnDemand",
+        "ScheduleKeyDeletion",
+        "Sign",
+        "TagResource",
+        "UntagResource",
+        "UpdateAlias",
+        "UpdateCustomKeyStore",
+        "UpdateKeyDescription",
+        "UpdatePrimaryRegion",
+        "Verify",
+        "VerifyMac",
+    ];
+    let mut server = TestServer::start(env!("CARGO_BIN_EXE_trent"));
+    let signing = Signing::bootstrap();
+    let mut expected = Vec::new();
+    for op in OPERATIONS {
+        let r = post(
+            server.endpoint(),
+            Some(&format!("TrentService.{op}")),
+            b"{}",
+            Some(&signing),
+        );
+        let code = if r.status == 200 {
+            None
+        } else {
+            Some(r.error_type())
+        };
+        expected.push((op, r.header("x-amzn-requestid").unwrap().to_owned(), code));
+    }
+    server.stop();
+    let events = query(&server, &[]);
+    assert_eq!(events.len(), expected.len(), "one event per call");
+    for (event, (op, request_id, code)) in events.iter().zip(&expected) {
+        assert_eq!(event["eventName"], *op);
+        assert_eq!(event["requestID"], request_id.as_str(), "{op}");
+        assert_eq!(event["errorCode"].as_str(), code.as_deref(), "{op}");
+        assert_eq!(event["userIdentity"]["accessKeyId"], ACCESS_KEY_ID, "{op}");
+    }
+    // A few of them succeed with an empty request and say so.
+    for op in ["ListKeys", "ListAliases", "CreateKey"] {
+        let (_, _, code) = expected.iter().find(|(o, _, _)| *o == op).unwrap();
+        assert!(code.is_none(), "{op} with an empty request succeeds");
+    }
+}
