@@ -4,9 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! python3 -c "import boto3, botocore, cryptography" >/dev/null 2>&1 || ! command -v aws >/dev/null 2>&1; then
+# botocore is pinned: the generated wire layer is checked against its KMS model.
+if ! python3 -c "import boto3, botocore, cryptography; assert botocore.__version__ == '1.43.11'" >/dev/null 2>&1 \
+    || ! command -v aws >/dev/null 2>&1; then
   echo "installing boto3, awscli and cryptography for the interoperability tests" >&2
-  python3 -m pip install --quiet --disable-pip-version-check boto3 awscli "cryptography>=48"
+  python3 -m pip install --quiet --disable-pip-version-check \
+    botocore==1.43.11 boto3==1.43.11 awscli==1.45.11 "cryptography>=48"
 fi
 
 # The generated wire layer must match botocore's model.
