@@ -9,7 +9,7 @@ if ! python3 -c "import boto3, botocore, cryptography; assert botocore.__version
     || ! command -v aws >/dev/null 2>&1; then
   echo "installing boto3, awscli and cryptography for the interoperability tests" >&2
   python3 -m pip install --quiet --disable-pip-version-check \
-    botocore==1.43.11 boto3==1.43.11 awscli==1.45.11 "cryptography>=48"
+    botocore==1.43.11 boto3==1.43.11 awscli==1.45.11 cryptography==48.0.0
 fi
 
 # The generated wire layer must match botocore's model.
