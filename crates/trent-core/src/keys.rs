@@ -232,13 +232,6 @@ pub(crate) fn require_encryption_algorithm(
     }
 }
 
-/// The default key policy, byte for byte as AWS returns it.
-pub(crate) fn default_key_policy(account: &str) -> String {
-    format!(
-        "{{\n  \"Version\" : \"2012-10-17\",\n  \"Id\" : \"key-default-1\",\n  \"Statement\" : [ {{\n    \"Sid\" : \"Enable IAM User Permissions\",\n    \"Effect\" : \"Allow\",\n    \"Principal\" : {{\n      \"AWS\" : \"arn:aws:iam::{account}:root\"\n    }},\n    \"Action\" : \"kms:*\",\n    \"Resource\" : \"*\"\n  }} ]\n}}"
-    )
-}
-
 /// KeyMetadata as DescribeKey returns it.
 pub(crate) fn key_metadata(key: &KeyRecord) -> KeyMetadata {
     let algorithms = encryption_algorithms(key);

@@ -67,6 +67,11 @@ impl Kms {
 
     /// Notes a successful cryptographic operation on `key`.
     pub(crate) fn record_use(&self, ctx: &RequestContext, key: &KeyRecord, operation: &str) {
+        // With a ledger (the audit trail) GetKeyLastUsage reads it; tracking here too would
+        // only add a lock and a store write per request.
+        if self.inner.usage.ledger.get().is_some() {
+            return;
+        }
         let record = KeyUsageRecord {
             region: key.region.clone(),
             key_id: key.key_id,

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use axum::http::{HeaderMap, Method, Uri};
 use trent_core::{Kms, OpError};
-use trent_sigv4::{SigV4Error, SigningKeyCache};
+use trent_sigv4::{AuthorizationInfo, SigV4Error, SigningKeyCache};
 use trent_types::{Principal, Region};
 
 /// How far a request's timestamp may be from the server's clock.
@@ -52,14 +52,17 @@ impl Authenticator {
         }
     }
 
+    /// Verifies a request whose `Authorization` header the caller has already parsed (the
+    /// handler parses it once, to route and to audit, and hands the result here).
     pub(crate) async fn authenticate(
         &self,
+        parsed: Result<AuthorizationInfo, SigV4Error>,
         method: &Method,
         uri: &Uri,
         headers: &HeaderMap,
         body: &[u8],
     ) -> Result<Identity, AuthError> {
-        let info = trent_sigv4::parse_authorization(headers, SERVICES)?;
+        let info = parsed?;
         let credential = self
             .kms
             .lookup_credential(&info.access_key_id)

@@ -89,12 +89,15 @@ async fn handle(
         }
     };
     let notes = Arc::new(trent_core::RequestNotes::default());
-    if is_iam_request(&parts.headers) {
-        return handle_iam(&server, &request_id, peer, &parts, &body, &notes).await;
+    // Parsed once: it routes the request, names the caller in the audit event, and is verified.
+    let parsed = trent_sigv4::parse_authorization(&parts.headers, auth::SERVICES);
+    if is_iam_request(&parts.headers, &parsed) {
+        return handle_iam(&server, &request_id, peer, &parts, &body, &notes, parsed).await;
     }
     let mut seen = Seen::default();
     let result = process(
         &server,
+        parsed,
         &request_id,
         peer,
         &parts.method,
@@ -242,6 +245,7 @@ enum Failure {
 #[allow(clippy::too_many_arguments)] // the parts of one HTTP request, passed as they are
 async fn process(
     server: &Server,
+    parsed: Result<trent_sigv4::AuthorizationInfo, trent_sigv4::SigV4Error>,
     request_id: &str,
     peer: SocketAddr,
     method: &Method,
@@ -251,13 +255,13 @@ async fn process(
     notes: &Arc<trent_core::RequestNotes>,
     seen: &mut Seen,
 ) -> Result<Vec<u8>, Failure> {
-    if let Ok(info) = trent_sigv4::parse_authorization(headers, &["kms"]) {
+    if let Ok(info) = &parsed {
         seen.region = Some(info.region.clone());
         seen.access_key_id = Some(info.access_key_id.clone());
     }
     let identity = server
         .auth
-        .authenticate(method, uri, headers, body)
+        .authenticate(parsed, method, uri, headers, body)
         .await
         .map_err(Failure::Auth)?;
     seen.principal = Some(identity.principal.clone());
@@ -294,8 +298,11 @@ async fn process(
 
 /// Whether a request is for IAM: signed for service `iam`, or (when the signature cannot be
 /// read) a form-encoded query-protocol body.
-fn is_iam_request(headers: &HeaderMap) -> bool {
-    match trent_sigv4::parse_authorization(headers, auth::SERVICES) {
+fn is_iam_request(
+    headers: &HeaderMap,
+    parsed: &Result<trent_sigv4::AuthorizationInfo, trent_sigv4::SigV4Error>,
+) -> bool {
+    match parsed {
         Ok(info) => info.service == "iam",
         Err(_) => query::is_form_request(headers),
     }
@@ -309,15 +316,20 @@ async fn handle_iam(
     parts: &http::request::Parts,
     body: &Bytes,
     notes: &Arc<trent_core::RequestNotes>,
+    parsed: Result<trent_sigv4::AuthorizationInfo, trent_sigv4::SigV4Error>,
 ) -> Response {
     let params = query::parse_form(body);
     let action = query::event_name(&params).unwrap_or("Unknown").to_owned();
-    let info = trent_sigv4::parse_authorization(&parts.headers, auth::SERVICES).ok();
+    // Who and where, for the audit event, before the parsed header is consumed.
+    let info = parsed
+        .as_ref()
+        .ok()
+        .map(|i| (i.region.clone(), i.access_key_id.clone()));
     let mut principal = None;
     let mut result_elements = None;
     let (response, error) = match server
         .auth
-        .authenticate(&parts.method, &parts.uri, &parts.headers, body)
+        .authenticate(parsed, &parts.method, &parts.uri, &parts.headers, body)
         .await
     {
         Err(e) => {
@@ -363,7 +375,7 @@ async fn handle_iam(
             .unwrap_or_default();
         let region = info
             .as_ref()
-            .map(|i| i.region.clone())
+            .map(|(region, _)| region.clone())
             .unwrap_or_else(|| "unknown".to_owned());
         let mut event = trent_audit::AuditEvent::new(
             trent_audit::IAM_EVENT_SOURCE,
@@ -377,7 +389,7 @@ async fn handle_iam(
         event = match &principal {
             Some(p) => event.with_principal(p),
             None => event.with_identity(trent_audit::UserIdentity::unknown(
-                info.as_ref().map(|i| i.access_key_id.as_str()),
+                info.as_ref().map(|(_, akid)| akid.as_str()),
             )),
         };
         if let Some(elements) = &result_elements {

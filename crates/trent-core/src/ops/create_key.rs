@@ -6,7 +6,7 @@ use trent_store::{KeyRecord, MaterialRecord, MaterialSource, RotationRecord};
 use trent_types::{KeyArn, KeyId, KeySpec, KeyState, KeyUsage, Origin};
 use trent_wire::{CreateKeyRequest, CreateKeyResponse, Tag};
 
-use crate::keys::{default_key_policy, key_metadata};
+use crate::keys::key_metadata;
 use crate::material::wrap_material;
 use crate::{Kms, OpError, RequestContext};
 
@@ -125,7 +125,7 @@ pub(crate) async fn run(
         policy: req
             .policy
             .clone()
-            .unwrap_or_else(|| default_key_policy(ctx.principal.account.as_str())),
+            .unwrap_or_else(|| trent_policy::default_key_policy("aws", &ctx.principal.account)),
         tags,
         multi_region: false,
         current_material_id: Some(material_id),

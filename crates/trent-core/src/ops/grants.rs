@@ -575,7 +575,7 @@ mod tests {
             origin: Origin::AwsKms,
             key_state: KeyState::Enabled,
             deletion_date_ms: None,
-            policy: crate::keys::default_key_policy(ACCOUNT),
+            policy: trent_policy::default_key_policy("aws", &ACCOUNT.parse().unwrap()),
             tags: Vec::new(),
             multi_region: false,
             current_material_id: None,
