@@ -2,6 +2,7 @@
 //! building KeyMetadata, and pagination markers.
 
 use base64::Engine as _;
+use trent_policy::ConditionContext;
 use trent_store::KeyRecord;
 use trent_types::{
     AccountId, EncryptionAlgorithm, KeyArn, KeyId, KeyManager, KeySpec, KeyState, KeyUsage, KmsArn,
@@ -16,8 +17,12 @@ use crate::{Kms, OpError, RequestContext};
 pub(crate) enum IdForms {
     /// Key id, key ARN, alias name or alias ARN (cryptographic operations, DescribeKey).
     KeyOrAlias,
-    /// Key id or key ARN only (management operations).
+    /// Key id or key ARN of the caller's own account only (management operations, which are
+    /// never cross-account).
     KeyOnly,
+    /// Key id or key ARN, of any account (the grant operations and GetKeyRotationStatus, which
+    /// AWS documents as "Cross-account use: Yes").
+    KeyOnlyCrossAccount,
 }
 
 /// The ARN of a stored key.
@@ -69,6 +74,7 @@ impl Kms {
                         .get_alias(&account, &ctx.region, &name)
                         .await?
                         .ok_or_else(|| OpError::NotFound(format!("Alias {input} is not found.")))?;
+                    ctx.notes.note_request_alias(alias.target_key_id, &name);
                     (account, alias.target_key_id)
                 }
                 Some(KmsArn::Alias { .. }) => {
@@ -91,6 +97,7 @@ impl Kms {
                         ctx.region, account, input
                     ))
                 })?;
+            ctx.notes.note_request_alias(alias.target_key_id, input);
             (account, alias.target_key_id)
         } else {
             let key_id: KeyId = input
@@ -104,6 +111,11 @@ impl Kms {
                 KeyArn::new(ctx.region.clone(), account.clone(), key_id)
             ))
         };
+        if forms == IdForms::KeyOnly && account != ctx.principal.account {
+            // Management operations only act on the caller's own keys: another account's key
+            // is not there for them.
+            return Err(not_found());
+        }
         let key = self
             .store()
             .get_key(&ctx.region, &key_id)
@@ -122,7 +134,7 @@ impl Kms {
         action: &str,
         key: &KeyRecord,
     ) -> Result<(), OpError> {
-        self.authorize_key_with(ctx, action, key, trent_policy::ConditionContext::new())
+        self.authorize_key_with(ctx, action, key, ConditionContext::new())
             .await
     }
 }
@@ -139,10 +151,24 @@ impl Kms {
         ctx: &RequestContext,
         key_id: &str,
         action: &str,
+        change: impl FnMut(&KeyRecord) -> Result<(KeyRecord, T), OpError>,
+    ) -> Result<(KeyRecord, T), OpError> {
+        self.modify_key_with(ctx, key_id, action, ConditionContext::new(), change)
+            .await
+    }
+
+    /// [`Kms::modify_key`] for an action whose request carries condition keys of its own
+    /// (tags, pending window, rotation period).
+    pub(crate) async fn modify_key_with<T>(
+        &self,
+        ctx: &RequestContext,
+        key_id: &str,
+        action: &str,
+        context: ConditionContext,
         mut change: impl FnMut(&KeyRecord) -> Result<(KeyRecord, T), OpError>,
     ) -> Result<(KeyRecord, T), OpError> {
         let mut key = self.resolve_key(ctx, key_id, IdForms::KeyOnly).await?;
-        self.authorize_key(ctx, action, &key).await?;
+        self.authorize_key_with(ctx, action, &key, context).await?;
         for _ in 0..MODIFY_ATTEMPTS {
             let (updated, extra) = change(&key)?;
             match self.store().update_key(&updated).await {

@@ -76,6 +76,8 @@ pub struct DecisionNote {
 struct NotesInner {
     resources: Vec<String>,
     decisions: Vec<DecisionNote>,
+    /// Keys the request named through an alias, with the alias name (`kms:RequestAlias`).
+    request_aliases: Vec<(trent_types::KeyId, String)>,
 }
 
 impl RequestNotes {
@@ -86,6 +88,25 @@ impl RequestNotes {
                 inner.resources.push(arn.to_owned());
             }
         }
+    }
+
+    /// Records that the request named `key_id` through `alias_name` (`alias/…`).
+    pub(crate) fn note_request_alias(&self, key_id: trent_types::KeyId, alias_name: &str) {
+        if let Ok(mut inner) = self.inner.lock() {
+            inner.request_aliases.retain(|(k, _)| *k != key_id);
+            inner.request_aliases.push((key_id, alias_name.to_owned()));
+        }
+    }
+
+    /// The alias name through which the request named `key_id`, if it used one.
+    pub(crate) fn request_alias(&self, key_id: &trent_types::KeyId) -> Option<String> {
+        self.inner.lock().ok().and_then(|inner| {
+            inner
+                .request_aliases
+                .iter()
+                .find(|(k, _)| k == key_id)
+                .map(|(_, a)| a.clone())
+        })
     }
 
     pub(crate) fn record_decision(&self, action: &str, decision: &Decision) {

@@ -188,6 +188,9 @@ impl Kms {
         context.push("kms:KeyOrigin", key.origin.to_string());
         context.push("kms:MultiRegion", key.multi_region.to_string());
         context.add_resource_tags(key.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        if let Some(alias) = ctx.notes.request_alias(&key.key_id) {
+            context.push("kms:RequestAlias", alias);
+        }
         if mentions_resource_aliases(&key.policy, &identity.policies) {
             let aliases = self
                 .store()

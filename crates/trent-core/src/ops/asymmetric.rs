@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use trent_crypto::signing::MessageType;
 use trent_crypto::KeyMaterial;
+use trent_policy::ConditionContext;
 use trent_store::KeyRecord;
 use trent_types::{KeyAgreementAlgorithm, KeySpec, KeyUsage, MacAlgorithm, SigningAlgorithm};
 use trent_wire::{
@@ -58,14 +59,32 @@ async fn usable_key(
     key_id: Option<&String>,
     action: &str,
     grant_tokens: Option<&Vec<String>>,
+    context: ConditionContext,
 ) -> Result<KeyRecord, OpError> {
     let key = kms
         .resolve_key(ctx, required(key_id, "keyId")?, IdForms::KeyOrAlias)
         .await?;
-    kms.authorize_key(ctx, action, &key).await?;
+    kms.authorize_key_with(ctx, action, &key, context).await?;
     kms.check_grant_tokens(ctx, grant_tokens).await?;
     require_usable(&key)?;
     Ok(key)
+}
+
+/// `kms:SigningAlgorithm` and `kms:MessageType` as the request states them; an omitted
+/// MessageType is the default, `RAW`, which is what the operation will do.
+fn signing_context(algorithm: Option<&str>, message_type: Option<&str>) -> ConditionContext {
+    let mut context = optional_context("kms:SigningAlgorithm", algorithm);
+    context.push("kms:MessageType", message_type.unwrap_or("RAW"));
+    context
+}
+
+/// A context with `key` set to the request parameter's value when the request has one.
+fn optional_context(key: &str, value: Option<&str>) -> ConditionContext {
+    let mut context = ConditionContext::new();
+    if let Some(value) = value {
+        context.push(key, value);
+    }
+    context
 }
 
 fn signing_parameters(
@@ -103,6 +122,10 @@ pub(crate) async fn sign(
         req.key_id.as_ref(),
         "kms:Sign",
         req.grant_tokens.as_ref(),
+        signing_context(
+            req.signing_algorithm.as_deref(),
+            req.message_type.as_deref(),
+        ),
     )
     .await?;
     require_usage(&key, KeyUsage::SignVerify, "Sign")?;
@@ -143,6 +166,10 @@ pub(crate) async fn verify(
         req.key_id.as_ref(),
         "kms:Verify",
         req.grant_tokens.as_ref(),
+        signing_context(
+            req.signing_algorithm.as_deref(),
+            req.message_type.as_deref(),
+        ),
     )
     .await?;
     require_usage(&key, KeyUsage::SignVerify, "Verify")?;
@@ -187,6 +214,7 @@ pub(crate) async fn get_public_key(
         req.key_id.as_ref(),
         "kms:GetPublicKey",
         req.grant_tokens.as_ref(),
+        ConditionContext::new(),
     )
     .await?;
     let spec = key.key_spec;
@@ -254,6 +282,7 @@ pub(crate) async fn generate_mac(
         req.key_id.as_ref(),
         "kms:GenerateMac",
         req.grant_tokens.as_ref(),
+        optional_context("kms:MacAlgorithm", req.mac_algorithm.as_deref()),
     )
     .await?;
     require_usage(&key, KeyUsage::GenerateVerifyMac, "GenerateMac")?;
@@ -286,6 +315,7 @@ pub(crate) async fn verify_mac(
         req.key_id.as_ref(),
         "kms:VerifyMac",
         req.grant_tokens.as_ref(),
+        optional_context("kms:MacAlgorithm", req.mac_algorithm.as_deref()),
     )
     .await?;
     require_usage(&key, KeyUsage::GenerateVerifyMac, "VerifyMac")?;
@@ -319,6 +349,10 @@ pub(crate) async fn derive_shared_secret(
         req.key_id.as_ref(),
         "kms:DeriveSharedSecret",
         req.grant_tokens.as_ref(),
+        optional_context(
+            "kms:KeyAgreementAlgorithm",
+            req.key_agreement_algorithm.as_deref(),
+        ),
     )
     .await?;
     require_usage(&key, KeyUsage::KeyAgreement, "DeriveSharedSecret")?;

@@ -247,7 +247,9 @@ async fn create_with_limit(
         require_principal(retiring, "RetiringPrincipal")?;
     }
     let constraints = validate_constraints(req.constraints.as_ref())?;
-    let key = kms.resolve_key(ctx, key_id, IdForms::KeyOnly).await?;
+    let key = kms
+        .resolve_key(ctx, key_id, IdForms::KeyOnlyCrossAccount)
+        .await?;
 
     let mut context = ConditionContext::new();
     context.insert("kms:GrantOperations", operations.iter().cloned());
@@ -340,7 +342,9 @@ pub(crate) async fn list(
 ) -> Result<ListGrantsResponse, OpError> {
     let key_id = required(req.key_id.as_ref(), "keyId")?;
     let grant_id = req.grant_id.as_deref().map(require_grant_id).transpose()?;
-    let key = kms.resolve_key(ctx, key_id, IdForms::KeyOnly).await?;
+    let key = kms
+        .resolve_key(ctx, key_id, IdForms::KeyOnlyCrossAccount)
+        .await?;
     let context = ConditionContext::new().with("kms:GrantIsForAWSResource", "false");
     kms.authorize_key_with(ctx, "kms:ListGrants", &key, context)
         .await?;
@@ -410,7 +414,9 @@ pub(crate) async fn retire(
             };
             let grant = kms.grant_by_token(ctx, token).await?;
             if let Some((key_id, grant_id)) = by_id {
-                let key = kms.resolve_key(ctx, key_id, IdForms::KeyOnly).await?;
+                let key = kms
+                    .resolve_key(ctx, key_id, IdForms::KeyOnlyCrossAccount)
+                    .await?;
                 if key.key_id != grant.key_id || grant_id != grant.grant_id {
                     return Err(OpError::Validation(
                         "The GrantToken and the KeyId and GrantId identify different grants."
@@ -422,7 +428,9 @@ pub(crate) async fn retire(
         }
         (None, Some(key_id), Some(grant_id)) => {
             let grant_id = require_grant_id(grant_id)?;
-            let key = kms.resolve_key(ctx, key_id, IdForms::KeyOnly).await?;
+            let key = kms
+                .resolve_key(ctx, key_id, IdForms::KeyOnlyCrossAccount)
+                .await?;
             kms.store()
                 .get_grant(&key.region, &key.key_id, &grant_id)
                 .await?
@@ -506,7 +514,9 @@ pub(crate) async fn revoke(
 ) -> Result<(), OpError> {
     let key_id = required(req.key_id.as_ref(), "keyId")?;
     let grant_id = require_grant_id(required(req.grant_id.as_ref(), "grantId")?)?;
-    let key = kms.resolve_key(ctx, key_id, IdForms::KeyOnly).await?;
+    let key = kms
+        .resolve_key(ctx, key_id, IdForms::KeyOnlyCrossAccount)
+        .await?;
     let context = ConditionContext::new().with("kms:GrantIsForAWSResource", "false");
     kms.authorize_key_with(ctx, "kms:RevokeGrant", &key, context)
         .await?;

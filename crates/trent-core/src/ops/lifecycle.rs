@@ -116,8 +116,12 @@ pub(crate) async fn schedule_deletion(
         )));
     }
     let now = kms.clock().now_ms();
+    let context = trent_policy::ConditionContext::new().with(
+        "kms:ScheduleKeyDeletionPendingWindowInDays",
+        window.to_string(),
+    );
     let (key, deletion_date) = kms
-        .modify_key(ctx, key_id, "kms:ScheduleKeyDeletion", |key| {
+        .modify_key_with(ctx, key_id, "kms:ScheduleKeyDeletion", context, |key| {
             let arn = key_arn(key);
             match key.key_state {
                 KeyState::PendingDeletion | KeyState::PendingReplicaDeletion => {

@@ -83,7 +83,9 @@ pub(crate) async fn enable(
     let key_id = required(req.key_id.as_ref(), "keyId")?;
     let period = req.rotation_period_in_days.unwrap_or(DEFAULT_PERIOD_DAYS);
     let now = kms.clock().now_ms();
-    kms.modify_key(ctx, key_id, "kms:EnableKeyRotation", |key| {
+    let context =
+        trent_policy::ConditionContext::new().with("kms:RotationPeriodInDays", period.to_string());
+    kms.modify_key_with(ctx, key_id, "kms:EnableKeyRotation", context, |key| {
         require_rotatable(key)?;
         require_rotation_state(key)?;
         Ok((
@@ -137,7 +139,7 @@ pub(crate) async fn status(
         .resolve_key(
             ctx,
             required(req.key_id.as_ref(), "keyId")?,
-            IdForms::KeyOnly,
+            IdForms::KeyOnlyCrossAccount,
         )
         .await?;
     kms.authorize_key(ctx, "kms:GetKeyRotationStatus", &key)

@@ -1,5 +1,6 @@
 //! TagResource, UntagResource and ListResourceTags.
 
+use trent_policy::ConditionContext;
 use trent_store::KeyRecord;
 use trent_wire::{
     ListResourceTagsRequest, ListResourceTagsResponse, Tag, TagResourceRequest,
@@ -20,7 +21,12 @@ pub(crate) async fn tag(
 ) -> Result<(), OpError> {
     let key_id = required(req.key_id.as_ref(), "keyId")?;
     let new_tags = validate_tags(req.tags.as_deref().unwrap_or_default())?;
-    kms.modify_key(ctx, key_id, "kms:TagResource", |key| {
+    let mut context = ConditionContext::new();
+    for (k, v) in &new_tags {
+        context.push(&format!("aws:RequestTag/{k}"), v.clone());
+        context.push("aws:TagKeys", k.clone());
+    }
+    kms.modify_key_with(ctx, key_id, "kms:TagResource", context, |key| {
         refuse_pending_deletion(key)?;
         let mut tags = key.tags.clone();
         for (k, v) in &new_tags {
@@ -56,7 +62,8 @@ pub(crate) async fn untag(
             "Tags beginning with aws: are reserved".to_owned(),
         ));
     }
-    kms.modify_key(ctx, key_id, "kms:UntagResource", |key| {
+    let context = ConditionContext::new().with_values("aws:TagKeys", remove.iter());
+    kms.modify_key_with(ctx, key_id, "kms:UntagResource", context, |key| {
         refuse_pending_deletion(key)?;
         let tags = key
             .tags
