@@ -13,6 +13,8 @@ use crate::clock::epoch_seconds;
 use crate::{Kms, OpError, RequestContext};
 
 /// Which key-identifier forms an operation accepts (kms-api §4.1).
+// The shared `Key` prefix is the point: each variant says which key identifiers are accepted.
+#[allow(clippy::enum_variant_names)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum IdForms {
     /// Key id, key ARN, alias name or alias ARN (cryptographic operations, DescribeKey).
