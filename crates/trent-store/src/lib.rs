@@ -9,9 +9,13 @@
 #![warn(missing_docs)]
 
 pub mod conformance;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod records;
 mod sqlite;
 
+#[cfg(feature = "postgres")]
+pub use postgres::{PostgresStore, DEFAULT_POOL_SIZE as POSTGRES_DEFAULT_POOL_SIZE};
 pub use records::*;
 pub use sqlite::SqliteStore;
 
