@@ -84,6 +84,8 @@ impl IamParams {
                     let v = v.cloned().unwrap_or_default();
                     check_len(k, 1, 128, &format!("tags.{n}.member.key"))?;
                     check_len(&v, 0, 256, &format!("tags.{n}.member.value"))?;
+                    check_tag_chars(k, &format!("tags.{n}.member.key"), '+')?;
+                    check_tag_chars(&v, &format!("tags.{n}.member.value"), '*')?;
                     out.push((k.clone(), v));
                 }
                 (None, Some(_)) => return Err(null_error(&format!("tags.{n}.member.key"))),
@@ -223,6 +225,20 @@ pub(crate) fn check_len(value: &str, min: usize, max: usize, field: &str) -> Res
         )));
     }
     Ok(())
+}
+
+/// Whether `c` may appear in a tag key or value: `[\p{L}\p{Z}\p{N}_.:/=+\-@]`.
+pub(crate) fn is_tag_char(c: char) -> bool {
+    c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c)
+}
+
+fn check_tag_chars(value: &str, field: &str, repeat: char) -> Result<(), IamError> {
+    if value.chars().all(is_tag_char) {
+        return Ok(());
+    }
+    Err(IamError::Validation(format!(
+        "1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\p{{L}}\\p{{Z}}\\p{{N}}_.:/=+\\-@]{repeat}"
+    )))
 }
 
 /// `[\w+=,.@-]+` with a length range: user and policy names.
@@ -858,6 +874,17 @@ mod tests {
         assert_eq!(
             params.tags().unwrap(),
             vec![("team".to_owned(), "blue".to_owned())]
+        );
+        let bad = IamParams::from_pairs(
+            [("Tags.member.1.Key", "a*b"), ("Tags.member.1.Value", "x")]
+                .map(|(k, v)| (k.to_owned(), v.to_owned())),
+        );
+        let err = bad.tags().unwrap_err();
+        assert_eq!(err.code(), "ValidationError");
+        assert!(
+            err.to_string()
+                .ends_with(r"pattern: [\p{L}\p{Z}\p{N}_.:/=+\-@]+"),
+            "{err}"
         );
     }
 

@@ -23,7 +23,8 @@ use zeroize::Zeroizing;
 
 use crate::authz::{AuthzRequest, Resource};
 use crate::iam::{
-    check_len, iso8601, null_error, required, text, IamError, IamParams, IamResult, IamValue,
+    check_len, is_tag_char, iso8601, null_error, required, text, IamError, IamParams, IamResult,
+    IamValue,
 };
 use crate::identity::{random_string, Credential, BASE32, SECRET_CHARS};
 use crate::{Kms, OpError, RequestContext};
@@ -147,11 +148,6 @@ fn check_session_chars(value: &str, field: &str) -> Result<(), IamError> {
     }
 }
 
-/// `[\p{L}\p{Z}\p{N}_.:/=+\-@]` (tag keys and values).
-fn tag_char(c: char) -> bool {
-    c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c)
-}
-
 /// The tags of an AssumeRole call: at most 50, keys unique ignoring case.
 fn session_tags(params: &IamParams) -> Result<Vec<(String, String)>, IamError> {
     let mut out: Vec<(String, String)> = Vec::new();
@@ -166,14 +162,14 @@ fn session_tags(params: &IamParams) -> Result<Vec<(String, String)>, IamError> {
         };
         check_len(key, 1, 128, &format!("tags.{n}.member.key"))?;
         check_len(value, 0, 256, &format!("tags.{n}.member.value"))?;
-        if !key.chars().all(tag_char) {
+        if !key.chars().all(is_tag_char) {
             return Err(validation(
                 &format!("tags.{n}.member.key"),
                 key,
                 "Member must satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+",
             ));
         }
-        if !value.chars().all(tag_char) {
+        if !value.chars().all(is_tag_char) {
             return Err(validation(
                 &format!("tags.{n}.member.value"),
                 value,
@@ -805,6 +801,223 @@ mod tests {
         assert_eq!(full, 100);
         let tags = vec![("k".repeat(128), "v".repeat(256)); 50];
         assert!(packed_policy_size(Some(&"x".repeat(2048)), &tags) > 100);
+    }
+
+    mod sessions {
+        use std::sync::Arc;
+
+        use trent_store::{RoleRecord, SqliteStore, Store};
+        use trent_types::{Principal, PrincipalKind};
+
+        use super::super::*;
+        use crate::{OffsetClock, PolicyAuthorizer, RequestNotes};
+
+        const ALICE: &str = "arn:aws:iam::111122223333:user/alice";
+        const ROLE: &str = "arn:aws:iam::111122223333:role/ops/deployer";
+
+        struct Fixture {
+            kms: Kms,
+            store: Arc<dyn Store>,
+            root_key: Arc<trent_rootkey::SealedFileRootKey>,
+            clock: Arc<OffsetClock>,
+            _dir: tempfile::TempDir,
+        }
+
+        fn role(trusted: &str) -> RoleRecord {
+            RoleRecord {
+                account: "111122223333".parse().unwrap(),
+                role_name: "deployer".to_owned(),
+                role_id: format!("AROA{}", random_string(BASE32, 17).unwrap()),
+                arn: ROLE.to_owned(),
+                path: "/ops/".to_owned(),
+                assume_role_policy: format!(
+                    r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"{trusted}"}},"Action":"sts:AssumeRole"}}]}}"#
+                ),
+                description: None,
+                max_session_duration: 3600,
+                created_at_ms: 0,
+            }
+        }
+
+        async fn fixture(trusted: &str) -> Fixture {
+            let dir = tempfile::tempdir().unwrap();
+            let (root_key, _) = trent_rootkey::SealedFileRootKey::open_or_create(
+                &dir.path().join("root.key"),
+                None,
+            )
+            .unwrap();
+            let root_key = Arc::new(root_key);
+            let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in_memory().unwrap());
+            store.create_role(&role(trusted)).await.unwrap();
+            let clock = Arc::new(OffsetClock::default());
+            let kms = Kms::new(
+                Arc::clone(&store),
+                root_key.clone(),
+                Arc::new(PolicyAuthorizer),
+                clock.clone(),
+            );
+            Fixture {
+                kms,
+                store,
+                root_key,
+                clock,
+                _dir: dir,
+            }
+        }
+
+        fn alice() -> RequestContext {
+            RequestContext {
+                principal: Principal {
+                    account: "111122223333".parse().unwrap(),
+                    arn: ALICE.to_owned(),
+                    user_id: "AIDAALICE".to_owned(),
+                    kind: PrincipalKind::IamUser,
+                    access_key_id: "AKIAALICE".to_owned(),
+                },
+                region: "us-east-1".parse().unwrap(),
+                request_id: "test".to_owned(),
+                source_ip: None,
+                user_agent: None,
+                notes: Arc::new(RequestNotes::default()),
+                session: None,
+            }
+        }
+
+        fn field<'a>(fields: &'a [(&'static str, IamValue)], name: &str) -> &'a IamValue {
+            &fields.iter().find(|(n, _)| *n == name).unwrap().1
+        }
+
+        fn text_of(value: &IamValue, name: &str) -> String {
+            let IamValue::Struct(fields) = value else {
+                panic!("not a structure")
+            };
+            match field(fields, name) {
+                IamValue::Text(t) => t.clone(),
+                _ => panic!("not text"),
+            }
+        }
+
+        async fn assume(
+            f: &Fixture,
+            session_name: &str,
+        ) -> Result<(String, String, String), IamError> {
+            let result = f
+                .kms
+                .sts_execute(
+                    &alice(),
+                    &super::params(&[
+                        ("Action", "AssumeRole"),
+                        ("RoleArn", ROLE),
+                        ("RoleSessionName", session_name),
+                    ]),
+                )
+                .await?
+                .unwrap();
+            let credentials = field(&result, "Credentials");
+            Ok((
+                text_of(credentials, "AccessKeyId"),
+                text_of(credentials, "SecretAccessKey"),
+                text_of(credentials, "SessionToken"),
+            ))
+        }
+
+        #[tokio::test]
+        async fn tokens_open_only_with_their_key_id_and_on_any_node() {
+            let f = fixture(ALICE).await;
+            let (akid, secret, token) = assume(&f, "s1").await.unwrap();
+            assert!(akid.starts_with("ASIA") && akid.len() == 20);
+            let found = f.kms.lookup_session(&akid, &token).unwrap();
+            assert_eq!(found.credential.secret.expose(), secret);
+            let principal = &found.credential.principal;
+            assert_eq!(principal.kind, PrincipalKind::AssumedRole);
+            assert_eq!(
+                principal.arn,
+                "arn:aws:sts::111122223333:assumed-role/deployer/s1"
+            );
+            assert!(principal.user_id.starts_with("AROA") && principal.user_id.ends_with(":s1"));
+            assert_eq!(found.session.role_arn, ROLE);
+            // Bound to its key id; tampering or garbage is no token at all.
+            let (other_akid, _, other_token) = assume(&f, "s2").await.unwrap();
+            assert!(f.kms.lookup_session(&other_akid, &token).is_none());
+            assert!(f.kms.lookup_session(&akid, &other_token).is_none());
+            assert!(f.kms.lookup_session("AKIAALICE", &token).is_none());
+            assert!(f.kms.lookup_session(&akid, "not base64!").is_none());
+            let mut bytes = base64::engine::general_purpose::STANDARD
+                .decode(&token)
+                .unwrap();
+            let last = bytes.len() - 1;
+            bytes[last] ^= 1;
+            let tampered = base64::engine::general_purpose::STANDARD.encode(bytes);
+            assert!(f.kms.lookup_session(&akid, &tampered).is_none());
+            // Another node (or a restart) with the same root key and store opens it.
+            let other_node = Kms::new(
+                Arc::clone(&f.store),
+                f.root_key.clone(),
+                Arc::new(PolicyAuthorizer),
+                f.clock.clone(),
+            );
+            let reopened = other_node.lookup_session(&akid, &token).unwrap();
+            assert_eq!(
+                other_node.session_state(&reopened.session).await.unwrap(),
+                SessionState::Active
+            );
+        }
+
+        #[tokio::test]
+        async fn sessions_expire_and_die_with_their_role() {
+            let f = fixture(ALICE).await;
+            let (akid, _, token) = assume(&f, "s1").await.unwrap();
+            let session = f.kms.lookup_session(&akid, &token).unwrap().session.clone();
+            assert_eq!(
+                f.kms.session_state(&session).await.unwrap(),
+                SessionState::Active
+            );
+            f.clock.advance_ms(3_600_000);
+            assert_eq!(
+                f.kms.session_state(&session).await.unwrap(),
+                SessionState::Expired
+            );
+            f.clock.advance_ms(-3_600_000);
+            let account: AccountId = "111122223333".parse().unwrap();
+            f.store.delete_role(&account, "deployer").await.unwrap();
+            f.kms.forget_role(&account, "deployer");
+            assert_eq!(
+                f.kms.session_state(&session).await.unwrap(),
+                SessionState::Revoked
+            );
+            // A new role of the same name is another role.
+            f.store.create_role(&role(ALICE)).await.unwrap();
+            assert_eq!(
+                f.kms.session_state(&session).await.unwrap(),
+                SessionState::Revoked
+            );
+        }
+
+        #[tokio::test]
+        async fn the_trust_policy_decides_who_may_assume() {
+            let f = fixture("arn:aws:iam::111122223333:user/bob").await;
+            let err = assume(&f, "s1").await.unwrap_err();
+            assert_eq!(err.code(), "AccessDenied");
+            assert_eq!(
+                err.to_string(),
+                format!("User: {ALICE} is not authorized to perform: sts:AssumeRole on resource: {ROLE}")
+            );
+            // Trusting the account delegates to alice's identity policies, which she lacks.
+            let f = fixture("111122223333").await;
+            assert_eq!(assume(&f, "s1").await.unwrap_err().code(), "AccessDenied");
+            f.store
+                .put_user_policy(
+                    &"111122223333".parse().unwrap(),
+                    "alice",
+                    "assume",
+                    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"arn:aws:iam::111122223333:role/ops/*"}]}"#,
+                )
+                .await
+                .unwrap();
+            f.kms
+                .forget_identity(&"111122223333".parse().unwrap(), "alice");
+            assume(&f, "s1").await.unwrap();
+        }
     }
 
     #[test]
