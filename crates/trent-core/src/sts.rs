@@ -63,6 +63,9 @@ pub struct Session {
     pub expires_at_ms: i64,
     /// Session tags (`aws:PrincipalTag/*`, overriding the role's tags).
     pub tags: Vec<(String, String)>,
+    /// The keys of the session tags that pass on to sessions this session obtains by
+    /// assuming another role (role chaining).
+    pub transitive_tag_keys: Vec<String>,
     /// The inline session policy, parsed (empty without one).
     pub policy: Vec<NamedPolicy>,
     /// `SourceIdentity` (`aws:SourceIdentity`).
@@ -395,6 +398,42 @@ impl Kms {
                 "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.".to_owned(),
             ));
         }
+        // Role chaining: the caller's transitive session tags and source identity carry over
+        // and cannot be changed.
+        let mut tags = request.tags.clone();
+        let mut transitive_tag_keys = request.transitive_tag_keys.clone();
+        let mut source_identity = request.source_identity.map(str::to_owned);
+        if let Some(parent) = &ctx.session {
+            for key in &parent.transitive_tag_keys {
+                let Some((k, v)) = parent
+                    .tags
+                    .iter()
+                    .find(|(t, _)| t.eq_ignore_ascii_case(key))
+                else {
+                    continue;
+                };
+                if tags.iter().any(|(t, _)| t.eq_ignore_ascii_case(k)) {
+                    return Err(IamError::Validation(format!(
+                        "The tag key {k} is a transitive tag of the calling session and cannot be set again."
+                    )));
+                }
+                tags.push((k.clone(), v.clone()));
+                transitive_tag_keys.push(k.clone());
+            }
+            if tags.len() > MAX_SESSION_TAGS {
+                return Err(IamError::Validation(format!(
+                    "1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must have length less than or equal to {MAX_SESSION_TAGS}"
+                )));
+            }
+            if let Some(inherited) = &parent.source_identity {
+                if source_identity.as_ref().is_some_and(|s| s != inherited) {
+                    return Err(IamError::Validation(
+                        "The SourceIdentity of a chained session cannot differ from the calling session's.".to_owned(),
+                    ));
+                }
+                source_identity = Some(inherited.clone());
+            }
+        }
         let policy = match request.policy {
             None => Vec::new(),
             Some(text) => vec![NamedPolicy {
@@ -403,7 +442,7 @@ impl Kms {
                     .map_err(|e| IamError::MalformedPolicyDocument(e.to_string()))?,
             }],
         };
-        let packed = packed_policy_size(request.policy, &request.tags);
+        let packed = packed_policy_size(request.policy, &tags);
         if packed > 100 {
             return Err(IamError::PackedPolicyTooLarge(format!(
                 "Packed policy consumes {packed}% of allotted space, please use smaller policy."
@@ -435,27 +474,24 @@ impl Kms {
         if let Some(id) = request.external_id {
             context.push("sts:ExternalId", id);
         }
-        if let Some(id) = request.source_identity {
-            context.push("sts:SourceIdentity", id);
+        if let Some(id) = &source_identity {
+            context.push("sts:SourceIdentity", id.clone());
         }
         context.add_resource_tags(target.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        if !request.tags.is_empty() {
-            for (key, value) in &request.tags {
+        if !tags.is_empty() {
+            for (key, value) in &tags {
                 context.push(&format!("aws:RequestTag/{key}"), value.clone());
             }
-            context.insert("aws:TagKeys", request.tags.iter().map(|(k, _)| k.clone()));
+            context.insert("aws:TagKeys", tags.iter().map(|(k, _)| k.clone()));
         }
-        if !request.transitive_tag_keys.is_empty() {
-            context.insert(
-                "sts:TransitiveTagKeys",
-                request.transitive_tag_keys.iter().cloned(),
-            );
+        if !transitive_tag_keys.is_empty() {
+            context.insert("sts:TransitiveTagKeys", transitive_tag_keys.iter().cloned());
         }
         let mut actions = vec!["sts:AssumeRole"];
-        if !request.tags.is_empty() {
+        if !tags.is_empty() {
             actions.push("sts:TagSession");
         }
-        if request.source_identity.is_some() {
+        if source_identity.is_some() {
             actions.push("sts:SetSourceIdentity");
         }
         for action in actions {
@@ -506,9 +542,10 @@ impl Kms {
             session_name: request.session_name.to_owned(),
             issued_at_ms: now,
             expires_at_ms: now + duration * 1000,
-            tags: request.tags.clone(),
+            tags,
+            transitive_tag_keys,
             policy,
-            source_identity: request.source_identity.map(str::to_owned),
+            source_identity,
         };
         let access_key_id = format!("ASIA{}", random_string(BASE32, 16)?);
         let secret = SecretAccessKey::new(random_string(SECRET_CHARS, 40)?);
@@ -531,10 +568,10 @@ impl Kms {
                 ]),
             ),
         ];
-        if request.policy.is_some() || !request.tags.is_empty() {
+        if request.policy.is_some() || !session.tags.is_empty() {
             fields.push(("PackedPolicySize", text(packed.to_string())));
         }
-        if let Some(id) = request.source_identity {
+        if let Some(id) = &session.source_identity {
             fields.push(("SourceIdentity", text(id)));
         }
         Ok(Some(fields))
@@ -572,6 +609,7 @@ impl Kms {
             "ea": session.expires_at_ms,
             "sk": secret.expose(),
             "t": session.tags,
+            "tt": session.transitive_tag_keys,
             "p": policy,
             "si": session.source_identity,
         });
@@ -628,6 +666,12 @@ impl Kms {
             issued_at_ms: payload.get("ia")?.as_i64()?,
             expires_at_ms: payload.get("ea")?.as_i64()?,
             tags,
+            transitive_tag_keys: payload
+                .get("tt")?
+                .as_array()?
+                .iter()
+                .map(|k| k.as_str().map(str::to_owned))
+                .collect::<Option<Vec<_>>>()?,
             policy,
             source_identity: string("si"),
         });

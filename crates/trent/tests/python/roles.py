@@ -236,6 +236,32 @@ assert "PackedPolicySize" in blue, blue
 (b_kms,) = session_clients(blue["Credentials"], "kms")
 b_kms.encrypt(KeyId=key, Plaintext=b"x")  # the session tag overrides the role tag
 
+# ---- transitive session tags pass on through role chaining ----
+DOWN = f"arn:aws:iam::{ACCOUNT}:role/downstream"
+iam.create_role(RoleName="downstream", AssumeRolePolicyDocument=policy(
+    {"Effect": "Allow", "Principal": {"AWS": TAGGED},
+     "Action": ["sts:AssumeRole", "sts:TagSession"]}))
+iam.put_role_policy(RoleName="downstream", PolicyName="abac", PolicyDocument=policy(
+    {"Effect": "Allow", "Action": "kms:Encrypt", "Resource": "*",
+     "Condition": {"StringEquals": {"aws:PrincipalTag/project": "blue"}}}))
+carrier = alice_sts.assume_role(RoleArn=TAGGED, RoleSessionName="carrier",
+                                Tags=[{"Key": "project", "Value": "blue"}],
+                                TransitiveTagKeys=["project"])["Credentials"]
+(carrier_sts,) = session_clients(carrier, "sts")
+(d_kms,) = session_clients(
+    carrier_sts.assume_role(RoleArn=DOWN, RoleSessionName="down")["Credentials"], "kms")
+d_kms.encrypt(KeyId=key, Plaintext=b"x")
+code, _, _ = error_of(carrier_sts.assume_role, RoleArn=DOWN, RoleSessionName="again",
+                      Tags=[{"Key": "project", "Value": "green"}])
+assert code == "ValidationError", code
+plain = alice_sts.assume_role(RoleArn=TAGGED, RoleSessionName="carrier2",
+                              Tags=[{"Key": "project", "Value": "blue"}])["Credentials"]
+(plain_sts,) = session_clients(plain, "sts")
+(d2_kms,) = session_clients(
+    plain_sts.assume_role(RoleArn=DOWN, RoleSessionName="down2")["Credentials"], "kms")
+code, _, _ = error_of(d2_kms.encrypt, KeyId=key, Plaintext=b"x")
+assert code == "AccessDeniedException", code
+
 # ---- an inline session policy intersects with the role's policies ----
 narrowed = alice_sts.assume_role(RoleArn=ROLE, RoleSessionName="narrow", Policy=policy(
     {"Effect": "Allow", "Action": "kms:Encrypt", "Resource": "*"}))["Credentials"]
