@@ -170,6 +170,77 @@ pub struct UserIdentity {
     /// The IAM user name (IAM users only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
+    /// For assumed-role sessions: the role that issued the session and when.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_context: Option<SessionContext>,
+}
+
+/// CloudTrail's `userIdentity.sessionContext` of temporary credentials.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionContext {
+    /// The role the session was obtained from.
+    pub session_issuer: SessionIssuer,
+    /// When the session was issued, and whether with MFA.
+    pub attributes: SessionAttributes,
+    /// The `SourceIdentity` set when the role was assumed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_identity: Option<String>,
+}
+
+/// `sessionContext.sessionIssuer`: the role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionIssuer {
+    /// Always `Role`.
+    #[serde(rename = "type")]
+    pub issuer_type: String,
+    /// The role id, `AROA…`.
+    pub principal_id: String,
+    /// The role ARN.
+    pub arn: String,
+    /// The role's account.
+    pub account_id: String,
+    /// The role name.
+    pub user_name: String,
+}
+
+/// `sessionContext.attributes`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionAttributes {
+    /// When the session was issued, `2026-11-23T20:00:00Z`.
+    pub creation_date: String,
+    /// `"false"`: Trent has no MFA.
+    pub mfa_authenticated: String,
+}
+
+impl SessionContext {
+    /// The context of a session of role `role_name` (`role_id`, `role_arn`) in `account`,
+    /// issued at `issued_at`.
+    pub fn for_role(
+        role_id: &str,
+        role_arn: &str,
+        account: &str,
+        role_name: &str,
+        issued_at: OffsetDateTime,
+        source_identity: Option<&str>,
+    ) -> Self {
+        Self {
+            session_issuer: SessionIssuer {
+                issuer_type: "Role".to_owned(),
+                principal_id: role_id.to_owned(),
+                arn: role_arn.to_owned(),
+                account_id: account.to_owned(),
+                user_name: role_name.to_owned(),
+            },
+            attributes: SessionAttributes {
+                creation_date: format_event_time(issued_at).unwrap_or_default(),
+                mfa_authenticated: "false".to_owned(),
+            },
+            source_identity: source_identity.map(str::to_owned),
+        }
+    }
 }
 
 impl UserIdentity {
@@ -186,6 +257,7 @@ impl UserIdentity {
             account_id: Some(principal.account.as_str().to_owned()),
             access_key_id: Some(principal.access_key_id.clone()),
             user_name,
+            session_context: None,
         }
     }
 
@@ -199,6 +271,7 @@ impl UserIdentity {
             account_id: None,
             access_key_id: access_key_id.map(str::to_owned),
             user_name: None,
+            session_context: None,
         }
     }
 }
@@ -300,6 +373,12 @@ impl AuditEvent {
     /// Sets the caller from an authenticated principal.
     pub fn with_principal(self, principal: &Principal) -> Self {
         self.with_identity(UserIdentity::from_principal(principal))
+    }
+
+    /// Adds the `sessionContext` of an assumed-role caller.
+    pub fn with_session_context(mut self, context: SessionContext) -> Self {
+        self.user_identity.session_context = Some(context);
+        self
     }
 
     /// Sets the request id.

@@ -21,7 +21,7 @@ const ACCESS_KEYS_PER_USER: usize = 2;
 /// AWS's per-user tag quota.
 const TAGS_PER_USER: usize = 50;
 /// Largest inline policy document AWS accepts for a user.
-const MAX_POLICY_CHARS: usize = 2048 * 64;
+pub(crate) const MAX_POLICY_CHARS: usize = 2048 * 64;
 
 /// The form parameters of one IAM request (`Action`, `Version`, `UserName`, `Tags.member.1.Key`…).
 #[derive(Debug, Default, Clone)]
@@ -49,7 +49,7 @@ impl IamParams {
     }
 
     /// A `Prefix.member.N[.suffix]` list, in N order, stopping at the first gap.
-    fn list(&self, prefix: &str, suffix: Option<&str>) -> Vec<String> {
+    pub(crate) fn list(&self, prefix: &str, suffix: Option<&str>) -> Vec<String> {
         let mut out = Vec::new();
         for n in 1.. {
             let name = match suffix {
@@ -65,6 +65,15 @@ impl IamParams {
     }
 
     fn tags(&self) -> Result<Vec<(String, String)>, IamError> {
+        self.tags_within("TagsPerUser", TAGS_PER_USER)
+    }
+
+    /// `Tags.member.N.Key/Value`, in N order, at most `max` of them (AWS's `quota` name).
+    pub(crate) fn tags_within(
+        &self,
+        quota: &str,
+        max: usize,
+    ) -> Result<Vec<(String, String)>, IamError> {
         let mut out = Vec::new();
         for n in 1.. {
             let key = self.0.get(&format!("Tags.member.{n}.Key"));
@@ -75,14 +84,16 @@ impl IamParams {
                     let v = v.cloned().unwrap_or_default();
                     check_len(k, 1, 128, &format!("tags.{n}.member.key"))?;
                     check_len(&v, 0, 256, &format!("tags.{n}.member.value"))?;
+                    check_tag_chars(k, &format!("tags.{n}.member.key"), '+')?;
+                    check_tag_chars(&v, &format!("tags.{n}.member.value"), '*')?;
                     out.push((k.clone(), v));
                 }
                 (None, Some(_)) => return Err(null_error(&format!("tags.{n}.member.key"))),
             }
         }
-        if out.len() > TAGS_PER_USER {
+        if out.len() > max {
             return Err(IamError::LimitExceeded(format!(
-                "Cannot exceed quota for TagsPerUser: {TAGS_PER_USER}"
+                "Cannot exceed quota for {quota}: {max}"
             )));
         }
         Ok(out)
@@ -131,6 +142,9 @@ pub enum IamError {
     /// `InvalidAction` (400).
     #[error("{0}")]
     InvalidAction(String),
+    /// `PackedPolicyTooLarge` (400, STS): session policy and tags exceed the packed size.
+    #[error("{0}")]
+    PackedPolicyTooLarge(String),
     /// `ServiceFailure` (500); the cause is logged, never sent.
     #[error("An internal error occurred; please retry.")]
     ServiceFailure(#[source] OpError),
@@ -148,6 +162,7 @@ impl IamError {
             Self::MalformedPolicyDocument(_) => "MalformedPolicyDocument",
             Self::AccessDenied(_) => "AccessDenied",
             Self::InvalidAction(_) => "InvalidAction",
+            Self::PackedPolicyTooLarge(_) => "PackedPolicyTooLarge",
             Self::ServiceFailure(_) => "ServiceFailure",
         }
     }
@@ -159,7 +174,10 @@ impl IamError {
             Self::EntityAlreadyExists(_) | Self::DeleteConflict(_) | Self::LimitExceeded(_) => 409,
             Self::AccessDenied(_) => 403,
             Self::ServiceFailure(_) => 500,
-            Self::Validation(_) | Self::MalformedPolicyDocument(_) | Self::InvalidAction(_) => 400,
+            Self::Validation(_)
+            | Self::MalformedPolicyDocument(_)
+            | Self::InvalidAction(_)
+            | Self::PackedPolicyTooLarge(_) => 400,
         }
     }
 
@@ -188,13 +206,13 @@ impl From<StoreError> for IamError {
     }
 }
 
-fn null_error(field: &str) -> IamError {
+pub(crate) fn null_error(field: &str) -> IamError {
     IamError::Validation(format!(
         "1 validation error detected: Value null at '{field}' failed to satisfy constraint: Member must not be null"
     ))
 }
 
-fn check_len(value: &str, min: usize, max: usize, field: &str) -> Result<(), IamError> {
+pub(crate) fn check_len(value: &str, min: usize, max: usize, field: &str) -> Result<(), IamError> {
     let len = value.chars().count();
     if len < min {
         return Err(IamError::Validation(format!(
@@ -209,8 +227,22 @@ fn check_len(value: &str, min: usize, max: usize, field: &str) -> Result<(), Iam
     Ok(())
 }
 
+/// Whether `c` may appear in a tag key or value: `[\p{L}\p{Z}\p{N}_.:/=+\-@]`.
+pub(crate) fn is_tag_char(c: char) -> bool {
+    c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c)
+}
+
+fn check_tag_chars(value: &str, field: &str, repeat: char) -> Result<(), IamError> {
+    if value.chars().all(is_tag_char) {
+        return Ok(());
+    }
+    Err(IamError::Validation(format!(
+        "1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\p{{L}}\\p{{Z}}\\p{{N}}_.:/=+\\-@]{repeat}"
+    )))
+}
+
 /// `[\w+=,.@-]+` with a length range: user and policy names.
-fn check_name(value: &str, max: usize, field: &str) -> Result<(), IamError> {
+pub(crate) fn check_name(value: &str, max: usize, field: &str) -> Result<(), IamError> {
     check_len(value, 1, max, field)?;
     if !value
         .chars()
@@ -223,7 +255,26 @@ fn check_name(value: &str, max: usize, field: &str) -> Result<(), IamError> {
     Ok(())
 }
 
-fn required<'a>(params: &'a IamParams, name: &str, field: &str) -> Result<&'a str, IamError> {
+/// The `Path` parameter of CreateUser/CreateRole: `/` or `/…/`, printable ASCII.
+pub(crate) fn path_param(params: &IamParams) -> Result<&str, IamError> {
+    let path = params.get("Path").unwrap_or("/");
+    check_len(path, 1, 512, "path")?;
+    if !(path.starts_with('/')
+        && path.ends_with('/')
+        && path.bytes().all(|b| (0x21..=0x7e).contains(&b)))
+    {
+        return Err(IamError::Validation(format!(
+            "1 validation error detected: Value '{path}' at 'path' failed to satisfy constraint: Member must satisfy regular expression pattern: (\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F)"
+        )));
+    }
+    Ok(path)
+}
+
+pub(crate) fn required<'a>(
+    params: &'a IamParams,
+    name: &str,
+    field: &str,
+) -> Result<&'a str, IamError> {
     params.get(name).ok_or_else(|| null_error(field))
 }
 
@@ -233,13 +284,13 @@ fn user_name_param(params: &IamParams) -> Result<&str, IamError> {
     Ok(name)
 }
 
-fn policy_name_param(params: &IamParams) -> Result<&str, IamError> {
+pub(crate) fn policy_name_param(params: &IamParams) -> Result<&str, IamError> {
     let name = required(params, "PolicyName", "policyName")?;
     check_name(name, 128, "policyName")?;
     Ok(name)
 }
 
-fn max_items(params: &IamParams) -> Result<usize, IamError> {
+pub(crate) fn max_items(params: &IamParams) -> Result<usize, IamError> {
     match params.get("MaxItems") {
         None => Ok(100),
         Some(text) => match text.parse::<usize>() {
@@ -251,18 +302,18 @@ fn max_items(params: &IamParams) -> Result<usize, IamError> {
     }
 }
 
-fn text(value: impl Into<String>) -> IamValue {
+pub(crate) fn text(value: impl Into<String>) -> IamValue {
     IamValue::Text(value.into())
 }
 
-fn iso8601(ms: i64) -> String {
+pub(crate) fn iso8601(ms: i64) -> String {
     let at = time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     at.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
 }
 
-fn tags_value(tags: &[(String, String)]) -> IamValue {
+pub(crate) fn tags_value(tags: &[(String, String)]) -> IamValue {
     IamValue::List(
         tags.iter()
             .map(|(k, v)| IamValue::Struct(vec![("Key", text(k)), ("Value", text(v))]))
@@ -301,7 +352,7 @@ fn access_key_metadata(key: &AccessKeyRecord) -> IamValue {
 }
 
 /// URL-encodes a policy document as IAM returns it (every byte but unreserved characters).
-fn url_encode(document: &str) -> String {
+pub(crate) fn url_encode(document: &str) -> String {
     let mut out = String::with_capacity(document.len() * 2);
     for b in document.bytes() {
         if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
@@ -340,6 +391,19 @@ impl Kms {
             "TagUser" => self.iam_tag_user(ctx, params).await,
             "UntagUser" => self.iam_untag_user(ctx, params).await,
             "ListUserTags" => self.iam_list_user_tags(ctx, params).await,
+            "CreateRole" => self.iam_create_role(ctx, params).await,
+            "GetRole" => self.iam_get_role(ctx, params).await,
+            "DeleteRole" => self.iam_delete_role(ctx, params).await,
+            "ListRoles" => self.iam_list_roles(ctx, params).await,
+            "UpdateRole" => self.iam_update_role(ctx, params).await,
+            "UpdateAssumeRolePolicy" => self.iam_update_assume_role_policy(ctx, params).await,
+            "PutRolePolicy" => self.iam_put_role_policy(ctx, params).await,
+            "GetRolePolicy" => self.iam_get_role_policy(ctx, params).await,
+            "DeleteRolePolicy" => self.iam_delete_role_policy(ctx, params).await,
+            "ListRolePolicies" => self.iam_list_role_policies(ctx, params).await,
+            "TagRole" => self.iam_tag_role(ctx, params).await,
+            "UntagRole" => self.iam_untag_role(ctx, params).await,
+            "ListRoleTags" => self.iam_list_role_tags(ctx, params).await,
             _ => Err(IamError::InvalidAction(format!(
                 "Could not find operation {action} for version {IAM_VERSION}"
             ))),
@@ -390,16 +454,7 @@ impl Kms {
         params: &IamParams,
     ) -> Result<IamResult, IamError> {
         let name = user_name_param(params)?;
-        let path = params.get("Path").unwrap_or("/");
-        check_len(path, 1, 512, "path")?;
-        if !(path.starts_with('/')
-            && path.ends_with('/')
-            && path.bytes().all(|b| (0x21..=0x7e).contains(&b)))
-        {
-            return Err(IamError::Validation(format!(
-                "1 validation error detected: Value '{path}' at 'path' failed to satisfy constraint: Member must satisfy regular expression pattern: (\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F)"
-            )));
-        }
+        let path = path_param(params)?;
         if params.get("PermissionsBoundary").is_some() {
             return Err(IamError::Validation(
                 "Permissions boundaries are not supported by this endpoint.".to_owned(),
@@ -819,6 +874,17 @@ mod tests {
         assert_eq!(
             params.tags().unwrap(),
             vec![("team".to_owned(), "blue".to_owned())]
+        );
+        let bad = IamParams::from_pairs(
+            [("Tags.member.1.Key", "a*b"), ("Tags.member.1.Value", "x")]
+                .map(|(k, v)| (k.to_owned(), v.to_owned())),
+        );
+        let err = bad.tags().unwrap_err();
+        assert_eq!(err.code(), "ValidationError");
+        assert!(
+            err.to_string()
+                .ends_with(r"pattern: [\p{L}\p{Z}\p{N}_.:/=+\-@]+"),
+            "{err}"
         );
     }
 

@@ -12,7 +12,8 @@ use crate::{Kms, OpError};
 const SETTING_BOOTSTRAP: &str = "bootstrap.access_key_id";
 const ADMIN_USER: &str = "admin";
 pub(crate) const BASE32: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-const SECRET_CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+pub(crate) const SECRET_CHARS: &[u8] =
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /// What a first start may fix in advance (`TRENT_BOOTSTRAP_*`).
 #[derive(Debug, Default, Clone)]
@@ -49,9 +50,12 @@ pub struct Credential {
 
 /// Unwrapped credentials by access key id. Access keys are immutable once created (a rotation
 /// creates a new id); a deleted key is evicted with [`Kms::forget_credential`].
+/// Decoded session credentials are cached by `ASIA…` id together with the token they came
+/// from (see `crate::sts`).
 #[derive(Default)]
 pub(crate) struct CredentialCache {
     entries: RwLock<HashMap<String, Arc<Credential>>>,
+    pub(crate) sessions: RwLock<HashMap<String, crate::sts::CachedSession>>,
 }
 
 pub(crate) fn random_string(alphabet: &[u8], len: usize) -> Result<String, OpError> {

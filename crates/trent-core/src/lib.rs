@@ -19,7 +19,9 @@ mod keys;
 mod material;
 mod ops;
 mod policy;
+mod roles;
 mod scheduler;
+pub mod sts;
 mod usage;
 
 use std::net::IpAddr;
@@ -50,6 +52,8 @@ pub struct RequestContext {
     pub user_agent: Option<String>,
     /// What the operation found out along the way, for the audit trail.
     pub notes: Arc<RequestNotes>,
+    /// The assumed-role session the request was signed with, if any.
+    pub session: Option<Arc<sts::Session>>,
 }
 
 /// What an operation records about a request for the audit trail: the keys it touched and

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use trent_policy::{ConditionContext, NamedPolicy, PolicyDocument, PolicyKind, PrincipalFacts};
-use trent_store::KeyRecord;
+use trent_store::{KeyRecord, RoleRecord};
 use trent_types::{AccountId, EncryptionContext, PrincipalKind};
 
 use crate::authz::{AuthzRequest, Resource};
@@ -24,16 +24,32 @@ pub(crate) const ADMINISTRATOR_POLICY: &str = r#"{"Version":"2012-10-17","Statem
 
 /// What authorization needs to know about a caller beyond its credential: its identity
 /// policies and its tags (`aws:PrincipalTag/*`).
+///
+/// For an assumed-role session it is the role's: its inline policies, its tags and the role
+/// record itself (`None` once the role is deleted, which revokes its sessions).
 #[derive(Debug, Default)]
 pub(crate) struct CallerIdentity {
     pub(crate) policies: Vec<NamedPolicy>,
     pub(crate) tags: BTreeMap<String, String>,
+    pub(crate) role: Option<RoleRecord>,
 }
 
 impl CallerIdentity {
-    fn facts(&self, principal: &trent_types::Principal) -> PrincipalFacts {
-        let mut facts = PrincipalFacts::from_principal(principal);
+    /// The caller as policies see it. A session's facts carry its role's exact ARN (with its
+    /// path) and its tags: the session tags of the request's session override role tags with
+    /// the same key (compared ignoring case, as STS does).
+    pub(crate) fn facts(&self, ctx: &RequestContext) -> PrincipalFacts {
+        let mut facts = PrincipalFacts::from_principal(&ctx.principal);
         facts.tags = self.tags.clone();
+        if let Some(role) = &self.role {
+            facts.role_arn = Some(role.arn.clone());
+        }
+        if let Some(session) = &ctx.session {
+            for (key, value) in &session.tags {
+                facts.tags.retain(|k, _| !k.eq_ignore_ascii_case(key));
+                facts.tags.insert(key.clone(), value.clone());
+            }
+        }
         facts
     }
 }
@@ -75,48 +91,94 @@ impl Kms {
         ctx: &RequestContext,
     ) -> Result<Arc<CallerIdentity>, OpError> {
         let principal = &ctx.principal;
-        let user_name = match principal.kind {
-            PrincipalKind::IamUser => principal
-                .arn
-                .rsplit_once('/')
-                .map(|(_, n)| n.to_owned())
-                .unwrap_or_default(),
-            // Roots need no identity policy; sessions get theirs with IAM roles.
-            _ => return Ok(Arc::new(CallerIdentity::default())),
-        };
-        let cache_key = (principal.account.clone(), user_name.clone());
-        if let Ok(map) = self.inner.policies.identities.lock() {
-            if let Some(found) = map.get(&cache_key) {
-                return Ok(Arc::clone(found));
+        match (principal.kind, &ctx.session) {
+            (PrincipalKind::IamUser, _) => {
+                let user_name = principal
+                    .arn
+                    .rsplit_once('/')
+                    .map(|(_, n)| n.to_owned())
+                    .unwrap_or_default();
+                self.user_identity(&principal.account, &user_name).await
             }
-        }
-        let mut policies = Vec::new();
-        for (name, text) in self
-            .store()
-            .list_user_policies(&principal.account, &user_name)
-            .await?
-        {
-            match PolicyDocument::parse(&text, PolicyKind::Identity) {
-                Ok(document) => policies.push(NamedPolicy { name, document }),
-                Err(e) => {
-                    tracing::error!(policy = %name, error = %e, "stored identity policy does not parse; ignoring it")
-                }
+            (PrincipalKind::AssumedRole, Some(session)) => {
+                self.role_identity(&session.account, &session.role_name)
+                    .await
             }
+            // Roots need no identity policy.
+            _ => Ok(Arc::new(CallerIdentity::default())),
         }
-        let tags = self
-            .store()
-            .list_user_tags(&principal.account, &user_name)
-            .await?
-            .into_iter()
-            .collect();
-        let policies = Arc::new(CallerIdentity { policies, tags });
+    }
+
+    fn cached_identity(&self, key: &(AccountId, String)) -> Option<Arc<CallerIdentity>> {
+        let map = self.inner.policies.identities.lock().ok()?;
+        map.get(key).map(Arc::clone)
+    }
+
+    fn cache_identity(&self, key: (AccountId, String), identity: &Arc<CallerIdentity>) {
         if let Ok(mut map) = self.inner.policies.identities.lock() {
             if map.len() >= CACHE_CAPACITY {
                 map.clear();
             }
-            map.insert(cache_key, Arc::clone(&policies));
+            map.insert(key, Arc::clone(identity));
         }
-        Ok(policies)
+    }
+
+    async fn user_identity(
+        &self,
+        account: &AccountId,
+        user_name: &str,
+    ) -> Result<Arc<CallerIdentity>, OpError> {
+        let cache_key = (account.clone(), user_name.to_owned());
+        if let Some(found) = self.cached_identity(&cache_key) {
+            return Ok(found);
+        }
+        let policies =
+            parse_identity_policies(self.store().list_user_policies(account, user_name).await?);
+        let tags = self
+            .store()
+            .list_user_tags(account, user_name)
+            .await?
+            .into_iter()
+            .collect();
+        let identity = Arc::new(CallerIdentity {
+            policies,
+            tags,
+            role: None,
+        });
+        self.cache_identity(cache_key, &identity);
+        Ok(identity)
+    }
+
+    /// A role with its inline policies and tags (cached until [`Kms::forget_role`]); `role`
+    /// is `None` when the role does not exist.
+    pub(crate) async fn role_identity(
+        &self,
+        account: &AccountId,
+        role_name: &str,
+    ) -> Result<Arc<CallerIdentity>, OpError> {
+        let cache_key = (account.clone(), role_cache_name(role_name));
+        if let Some(found) = self.cached_identity(&cache_key) {
+            return Ok(found);
+        }
+        let Some(role) = self.store().get_role(account, role_name).await? else {
+            // Missing roles are not cached: creating one must be seen at once.
+            return Ok(Arc::new(CallerIdentity::default()));
+        };
+        let policies =
+            parse_identity_policies(self.store().list_role_policies(account, role_name).await?);
+        let tags = self
+            .store()
+            .list_role_tags(account, role_name)
+            .await?
+            .into_iter()
+            .collect();
+        let identity = Arc::new(CallerIdentity {
+            policies,
+            tags,
+            role: Some(role),
+        });
+        self.cache_identity(cache_key, &identity);
+        Ok(identity)
     }
 
     /// Condition keys every request carries: where it came from and when.
@@ -135,6 +197,15 @@ impl Kms {
         context.push("aws:EpochTime", now_ms.div_euclid(1000).to_string());
         context.push("aws:SecureTransport", "false");
         context.push("aws:RequestedRegion", ctx.region.to_string());
+        if let Some(session) = &ctx.session {
+            if let Some(source_identity) = &session.source_identity {
+                context.push("aws:SourceIdentity", source_identity.clone());
+            }
+            context.push(
+                "aws:TokenIssueTime",
+                crate::iam::iso8601(session.issued_at_ms),
+            );
+        }
     }
 
     /// Authorizes `action` on `key` with the request's extra condition keys. Grants are
@@ -207,7 +278,7 @@ impl Kms {
         let key_arn = key_arn(key);
         let arn = key_arn.to_string();
         ctx.notes.add_resource(&arn);
-        let facts = identity.facts(&ctx.principal);
+        let facts = identity.facts(ctx);
         let request = AuthzRequest {
             principal: &ctx.principal,
             principal_facts: &facts,
@@ -234,6 +305,7 @@ impl Kms {
                 });
             }
         }
+        let decision = self.limit_by_session_policy(ctx, &request, decision);
         self.conclude(ctx, action, decision)
     }
 
@@ -293,7 +365,7 @@ impl Kms {
         self.request_context(ctx, &mut context);
         Ok(trent_policy::would_lock_out_in_context(
             policy,
-            &identity.facts(&ctx.principal),
+            &identity.facts(ctx),
             &identity.policies,
             arn,
             account,
@@ -310,8 +382,8 @@ impl Kms {
         identity: &CallerIdentity,
         context: &ConditionContext,
     ) -> Result<(), OpError> {
-        let facts = identity.facts(&ctx.principal);
-        let decision = self.inner.authorizer.authorize(&AuthzRequest {
+        let facts = identity.facts(ctx);
+        let request = AuthzRequest {
             principal: &ctx.principal,
             principal_facts: &facts,
             action,
@@ -320,8 +392,58 @@ impl Kms {
             identity_policies: &identity.policies,
             context,
             grant: None,
-        });
+        };
+        let decision = self.inner.authorizer.authorize(&request);
+        let decision = self.limit_by_session_policy(ctx, &request, decision);
         self.conclude(ctx, action, decision)
+    }
+
+    /// A session policy (AssumeRole's `Policy`) limits everything its session may do: an allow
+    /// stands only if the session policy allows the request too, and a deny in it denies.
+    pub(crate) fn limit_by_session_policy(
+        &self,
+        ctx: &RequestContext,
+        request: &AuthzRequest<'_>,
+        decision: Decision,
+    ) -> Decision {
+        let Some(session) = &ctx.session else {
+            return decision;
+        };
+        if !decision.allowed || session.policy.is_empty() {
+            return decision;
+        }
+        let limited = self.inner.authorizer.authorize(&AuthzRequest {
+            key_policy: None,
+            identity_policies: &session.policy,
+            grant: None,
+            ..*request
+        });
+        if limited.allowed {
+            return decision;
+        }
+        let resource = match request.resource {
+            Resource::Key { arn, .. } => arn,
+            Resource::Account(_) => "*",
+        };
+        let action = request.action;
+        let explicit = limited.deciding.is_some();
+        let head = format!(
+            "User: {} is not authorized to perform: {action} on resource: {resource}",
+            ctx.principal.arn
+        );
+        Decision {
+            allowed: false,
+            reason: format!(
+                "the session policy does not allow {action}: {}",
+                limited.reason
+            ),
+            deciding: limited.deciding,
+            denial_message: Some(if explicit {
+                format!("{head} with an explicit deny in a session policy")
+            } else {
+                format!("{head} because no session policy allows the {action} action")
+            }),
+        }
     }
 
     /// Logs and records a decision; a refusal becomes `AccessDenied` in AWS's words.
@@ -366,6 +488,33 @@ impl Kms {
             map.remove(&(account.clone(), user_name.to_owned()));
         }
     }
+
+    /// Forgets a cached role (after it, its policies or its tags change, or it is deleted), so
+    /// the next request of one of its sessions on this node sees the change.
+    pub fn forget_role(&self, account: &AccountId, role_name: &str) {
+        if let Ok(mut map) = self.inner.policies.identities.lock() {
+            map.remove(&(account.clone(), role_cache_name(role_name)));
+        }
+    }
+}
+
+/// The identity cache holds users under their name and roles under `role/<name>`; user names
+/// cannot contain `/`, so the two never collide.
+fn role_cache_name(role_name: &str) -> String {
+    format!("role/{role_name}")
+}
+
+fn parse_identity_policies(stored: Vec<(String, String)>) -> Vec<NamedPolicy> {
+    let mut policies = Vec::with_capacity(stored.len());
+    for (name, text) in stored {
+        match PolicyDocument::parse(&text, PolicyKind::Identity) {
+            Ok(document) => policies.push(NamedPolicy { name, document }),
+            Err(e) => {
+                tracing::error!(policy = %name, error = %e, "stored identity policy does not parse; ignoring it")
+            }
+        }
+    }
+    policies
 }
 
 fn mentions_resource_aliases(key_policy: &str, identity: &[NamedPolicy]) -> bool {

@@ -18,6 +18,9 @@ pub enum PolicyKind {
     KeyPolicy,
     /// An IAM identity policy: no statement names a principal.
     Identity,
+    /// An IAM role's trust (assume-role) policy: every statement names a `Principal` or
+    /// `NotPrincipal`, names no `Resource` (it applies to the role itself) and only STS actions.
+    TrustPolicy,
 }
 
 /// The policy language version.
@@ -352,8 +355,33 @@ fn parse_statement(
         }
     }
     let effect = effect.ok_or_else(|| at("Effect must be Allow or Deny".to_owned()))?;
+    if kind == PolicyKind::TrustPolicy {
+        // AWS's MalformedPolicyDocument texts for assume-role policies.
+        if resource.is_some() {
+            return Err("Has prohibited field Resource".to_owned());
+        }
+        if principal.is_none() {
+            return Err("Missing required field Principal".to_owned());
+        }
+        let only_sts = match &action {
+            Some(Matcher::Listed(_, raw)) => raw.iter().all(|a| {
+                a.split_once(':')
+                    .is_some_and(|(service, _)| service.eq_ignore_ascii_case("sts"))
+            }),
+            Some(Matcher::Excluded(..)) => true,
+            None => false,
+        };
+        if !only_sts {
+            return Err("AssumeRole policy may only specify STS AssumeRole actions.".to_owned());
+        }
+        // A trust policy is about the role it is attached to: every statement covers it.
+        resource = Some(Matcher::Listed(
+            vec![Template::new("*", false)],
+            vec!["*".to_owned()],
+        ));
+    }
     match (kind, &principal) {
-        (PolicyKind::KeyPolicy, None) => {
+        (PolicyKind::KeyPolicy | PolicyKind::TrustPolicy, None) => {
             return Err(at(
                 "Principal or NotPrincipal is required in a key policy".to_owned()
             ))

@@ -91,8 +91,18 @@ async fn handle(
     let notes = Arc::new(trent_core::RequestNotes::default());
     // Parsed once: it routes the request, names the caller in the audit event, and is verified.
     let parsed = trent_sigv4::parse_authorization(&parts.headers, auth::SERVICES);
-    if is_iam_request(&parts.headers, &parsed) {
-        return handle_iam(&server, &request_id, peer, &parts, &body, &notes, parsed).await;
+    if let Some(service) = query_service(&parts.headers, &parsed, &body) {
+        return handle_query(
+            &server,
+            service,
+            &request_id,
+            peer,
+            &parts,
+            &body,
+            &notes,
+            parsed,
+        )
+        .await;
     }
     let mut seen = Seen::default();
     let result = process(
@@ -165,6 +175,7 @@ struct Seen {
     principal: Option<trent_types::Principal>,
     region: Option<String>,
     access_key_id: Option<String>,
+    session: Option<Arc<trent_core::sts::Session>>,
     response: Option<Vec<u8>>,
 }
 
@@ -209,6 +220,9 @@ fn audit_event(
             seen.access_key_id.as_deref(),
         )),
     };
+    if let Some(session) = &seen.session {
+        event = event.with_session_context(session_context(session));
+    }
     if let Ok(params) = serde_json::from_slice::<serde_json::Value>(body) {
         event = event.with_request_parameters(&params);
     }
@@ -265,6 +279,7 @@ async fn process(
         .await
         .map_err(Failure::Auth)?;
     seen.principal = Some(identity.principal.clone());
+    seen.session.clone_from(&identity.session);
     let target = headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
@@ -282,6 +297,7 @@ async fn process(
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
         notes: Arc::clone(notes),
+        session: identity.session,
     };
     let response = server
         .kms
@@ -296,21 +312,41 @@ async fn process(
     Ok(response)
 }
 
-/// Whether a request is for IAM: signed for service `iam`, or (when the signature cannot be
-/// read) a form-encoded query-protocol body.
-fn is_iam_request(
+/// The query-protocol service a request is for: signed for `iam` or `sts`, or (when the
+/// signature cannot be read) a form-encoded body, STS if it names STS's version.
+fn query_service(
     headers: &HeaderMap,
     parsed: &Result<trent_sigv4::AuthorizationInfo, trent_sigv4::SigV4Error>,
-) -> bool {
+    body: &[u8],
+) -> Option<query::QueryService> {
     match parsed {
-        Ok(info) => info.service == "iam",
-        Err(_) => query::is_form_request(headers),
+        Ok(info) => query::QueryService::from_scope(&info.service),
+        Err(_) if query::is_form_request(headers) => {
+            Some(query::QueryService::from_unsigned_body(body))
+        }
+        Err(_) => None,
     }
 }
 
-/// One IAM (query protocol) call: authenticate, run the action, answer in XML, audit.
-async fn handle_iam(
+/// CloudTrail's `sessionContext` for a request made with session credentials.
+fn session_context(session: &trent_core::sts::Session) -> trent_audit::SessionContext {
+    let issued = time::OffsetDateTime::from_unix_timestamp(session.issued_at_ms.div_euclid(1000))
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    trent_audit::SessionContext::for_role(
+        &session.role_id,
+        &session.role_arn,
+        session.account.as_str(),
+        &session.role_name,
+        issued,
+        session.source_identity.as_deref(),
+    )
+}
+
+/// One IAM or STS (query protocol) call: authenticate, run the action, answer in XML, audit.
+#[allow(clippy::too_many_arguments)] // the parts of one HTTP request, passed as they are
+async fn handle_query(
     server: &Server,
+    service: query::QueryService,
     request_id: &str,
     peer: SocketAddr,
     parts: &http::request::Parts,
@@ -326,6 +362,7 @@ async fn handle_iam(
         .ok()
         .map(|i| (i.region.clone(), i.access_key_id.clone()));
     let mut principal = None;
+    let mut session = None;
     let mut result_elements = None;
     let (response, error) = match server
         .auth
@@ -334,14 +371,15 @@ async fn handle_iam(
     {
         Err(e) => {
             tracing::info!(request_id = %request_id, code = e.code(), "authentication failed");
-            let (status, code, message) = query::auth_error_code(&e);
+            let (status, code, message) = query::auth_error_code(service, &e);
             (
-                query::error_response(request_id, status, "Sender", code, &message),
+                query::error_response(service, request_id, status, "Sender", code, &message),
                 Some((code.to_owned(), message)),
             )
         }
         Ok(identity) => {
             principal = Some(identity.principal.clone());
+            session.clone_from(&identity.session);
             let ctx = RequestContext {
                 principal: identity.principal,
                 region: identity.region,
@@ -353,15 +391,20 @@ async fn handle_iam(
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_owned),
                 notes: Arc::clone(notes),
+                session: identity.session,
             };
-            match server.kms.iam_execute(&ctx, &params).await {
+            let outcome = match service {
+                query::QueryService::Iam => server.kms.iam_execute(&ctx, &params).await,
+                query::QueryService::Sts => server.kms.sts_execute(&ctx, &params).await,
+            };
+            match outcome {
                 Ok(result) => {
                     result_elements = query::result_json(&result);
-                    let xml = query::success_xml(&action, &result, request_id);
+                    let xml = query::success_xml(service, &action, &result, request_id);
                     (query::xml_response(request_id, xml), None)
                 }
                 Err(e) => (
-                    query::iam_error(request_id, &e),
+                    query::iam_error(service, request_id, &e),
                     Some((e.code().to_owned(), e.to_string())),
                 ),
             }
@@ -378,7 +421,7 @@ async fn handle_iam(
             .map(|(region, _)| region.clone())
             .unwrap_or_else(|| "unknown".to_owned());
         let mut event = trent_audit::AuditEvent::new(
-            trent_audit::IAM_EVENT_SOURCE,
+            service.event_source(),
             &action,
             &region,
             time::OffsetDateTime::now_utc(),
@@ -392,6 +435,9 @@ async fn handle_iam(
                 info.as_ref().map(|(_, akid)| akid.as_str()),
             )),
         };
+        if let Some(session) = &session {
+            event = event.with_session_context(session_context(session));
+        }
         if let Some(elements) = &result_elements {
             event = event.with_response_elements(elements);
         }
@@ -408,6 +454,7 @@ async fn handle_iam(
         if let Err(e) = audit.record(event).await {
             tracing::error!(request_id = %request_id, error = %e, "audit event could not be written; failing the call");
             return query::error_response(
+                service,
                 request_id,
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Receiver",

@@ -1,5 +1,5 @@
-//! The AWS query protocol as IAM speaks it: form-encoded `Action=…&Version=…` request bodies,
-//! XML responses and `<ErrorResponse>` errors.
+//! The AWS query protocol as IAM and STS speak it: form-encoded `Action=…&Version=…` request
+//! bodies, XML responses and `<ErrorResponse>` errors, each in its service's namespace.
 
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -11,7 +11,56 @@ use crate::auth::AuthError;
 
 /// The XML namespace of IAM responses.
 pub(crate) const IAM_NAMESPACE: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
+/// The XML namespace of STS responses.
+pub(crate) const STS_NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 const XML_CONTENT_TYPE: &str = "text/xml";
+
+/// The query-protocol services of this endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum QueryService {
+    /// IAM, 2010-05-08.
+    Iam,
+    /// STS, 2011-06-15.
+    Sts,
+}
+
+impl QueryService {
+    /// The service a SigV4 credential scope names.
+    pub(crate) fn from_scope(service: &str) -> Option<Self> {
+        match service {
+            "iam" => Some(Self::Iam),
+            "sts" => Some(Self::Sts),
+            _ => None,
+        }
+    }
+
+    /// For a form body whose signature cannot be read: STS when it names STS's version.
+    pub(crate) fn from_unsigned_body(body: &[u8]) -> Self {
+        let sts = form_urlencoded::parse(body)
+            .any(|(k, v)| k == "Version" && v == trent_core::sts::STS_VERSION);
+        if sts {
+            Self::Sts
+        } else {
+            Self::Iam
+        }
+    }
+
+    /// The XML namespace of responses.
+    pub(crate) fn namespace(self) -> &'static str {
+        match self {
+            Self::Iam => IAM_NAMESPACE,
+            Self::Sts => STS_NAMESPACE,
+        }
+    }
+
+    /// CloudTrail's `eventSource`.
+    pub(crate) fn event_source(self) -> &'static str {
+        match self {
+            Self::Iam => trent_audit::IAM_EVENT_SOURCE,
+            Self::Sts => trent_audit::STS_EVENT_SOURCE,
+        }
+    }
+}
 
 /// Whether a request speaks the query protocol: a form-encoded body and no `X-Amz-Target`.
 pub(crate) fn is_form_request(headers: &HeaderMap) -> bool {
@@ -81,9 +130,17 @@ fn write_value(out: &mut String, name: &str, value: &IamValue) {
 }
 
 /// `<{Action}Response xmlns=…><{Action}Result>…</{Action}Result><ResponseMetadata>…`.
-pub(crate) fn success_xml(action: &str, result: &IamResult, request_id: &str) -> String {
+pub(crate) fn success_xml(
+    service: QueryService,
+    action: &str,
+    result: &IamResult,
+    request_id: &str,
+) -> String {
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    out.push_str(&format!("<{action}Response xmlns=\"{IAM_NAMESPACE}\">"));
+    out.push_str(&format!(
+        "<{action}Response xmlns=\"{}\">",
+        service.namespace()
+    ));
     if let Some(fields) = result {
         write_value(
             &mut out,
@@ -177,8 +234,9 @@ pub(crate) fn params_json(params: &IamParams) -> serde_json::Value {
     serde_json::Value::Object(object)
 }
 
-/// The single place an IAM error becomes AWS's `<ErrorResponse>`.
+/// The single place an IAM or STS error becomes AWS's `<ErrorResponse>`.
 pub(crate) fn error_response(
+    service: QueryService,
     request_id: &str,
     status: StatusCode,
     fault: &str,
@@ -186,7 +244,8 @@ pub(crate) fn error_response(
     message: &str,
 ) -> Response {
     let body = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ErrorResponse xmlns=\"{IAM_NAMESPACE}\"><Error><Type>{}</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>{}</RequestId></ErrorResponse>",
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ErrorResponse xmlns=\"{}\"><Error><Type>{}</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>{}</RequestId></ErrorResponse>",
+        service.namespace(),
         escape(fault),
         escape(code),
         escape(message),
@@ -197,13 +256,14 @@ pub(crate) fn error_response(
     response
 }
 
-/// An IAM error response for a failed action.
-pub(crate) fn iam_error(request_id: &str, error: &IamError) -> Response {
+/// An IAM or STS error response for a failed action.
+pub(crate) fn iam_error(service: QueryService, request_id: &str, error: &IamError) -> Response {
     if let IamError::ServiceFailure(cause) = error {
         tracing::error!(request_id = %request_id, cause = %cause, "internal error");
     }
     let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     error_response(
+        service,
         request_id,
         status,
         error.fault_type(),
@@ -212,9 +272,21 @@ pub(crate) fn iam_error(request_id: &str, error: &IamError) -> Response {
     )
 }
 
-/// IAM's names and statuses for authentication failures.
-pub(crate) fn auth_error_code(error: &AuthError) -> (StatusCode, &'static str, String) {
+/// IAM's and STS's names and statuses for authentication failures.
+pub(crate) fn auth_error_code(
+    service: QueryService,
+    error: &AuthError,
+) -> (StatusCode, &'static str, String) {
     match error {
+        AuthError::ExpiredToken => match service {
+            // STS models ExpiredTokenException (400); IAM answers ExpiredToken (403).
+            QueryService::Sts => (
+                StatusCode::BAD_REQUEST,
+                "ExpiredTokenException",
+                error.to_string(),
+            ),
+            QueryService::Iam => (StatusCode::FORBIDDEN, "ExpiredToken", error.to_string()),
+        },
         AuthError::SigV4(e) => match e {
             SigV4Error::MissingAuthenticationToken => (
                 StatusCode::FORBIDDEN,
@@ -297,6 +369,20 @@ mod tests {
     }
 
     #[test]
+    fn unsigned_form_bodies_naming_stss_version_are_sts() {
+        assert_eq!(
+            QueryService::from_unsigned_body(b"Action=GetCallerIdentity&Version=2011-06-15"),
+            QueryService::Sts
+        );
+        assert_eq!(
+            QueryService::from_unsigned_body(b"Action=ListUsers&Version=2010-05-08"),
+            QueryService::Iam
+        );
+        assert_eq!(QueryService::from_scope("sts"), Some(QueryService::Sts));
+        assert_eq!(QueryService::from_scope("kms"), None);
+    }
+
+    #[test]
     fn xml_text_is_escaped() {
         assert_eq!(
             escape(r#"<a href="x">&'</a>"#),
@@ -318,14 +404,18 @@ mod tests {
             ),
             ("IsTruncated", IamValue::Text("false".to_owned())),
         ]);
-        let xml = success_xml("ListUsers", &result, "req-1");
+        let xml = success_xml(QueryService::Iam, "ListUsers", &result, "req-1");
         assert!(xml.contains(&format!("<ListUsersResponse xmlns=\"{IAM_NAMESPACE}\">")));
         assert!(xml.contains("<ListUsersResult><Users><member><UserName>a&amp;b</UserName></member></Users><IsTruncated>false</IsTruncated></ListUsersResult>"));
         assert!(xml.ends_with(
             "<ResponseMetadata><RequestId>req-1</RequestId></ResponseMetadata></ListUsersResponse>"
         ));
-        let empty = success_xml("DeleteUser", &None, "r");
+        let empty = success_xml(QueryService::Iam, "DeleteUser", &None, "r");
         assert!(!empty.contains("DeleteUserResult"));
+        let sts = success_xml(QueryService::Sts, "GetCallerIdentity", &None, "r");
+        assert!(sts.starts_with(&format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<GetCallerIdentityResponse xmlns=\"{STS_NAMESPACE}\">"
+        )));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use trent_types::{AccountId, KeyId, KeyMaterialId, KeySpec, KeyState, KeyUsage, 
 use crate::{
     AccessKeyRecord, AccessKeyStatus, AccountRecord, AliasRecord, GrantConstraintsRecord,
     GrantCreation, GrantFilter, GrantRecord, KeyRecord, KeyUsageRecord, MaterialRecord,
-    MaterialSource, RotationRecord, Store, StoreError, StoreResult, UserRecord,
+    MaterialSource, RoleRecord, RotationRecord, Store, StoreError, StoreResult, UserRecord,
 };
 
 /// Runs every check of the suite against `store`.
@@ -54,6 +54,9 @@ pub async fn run_all(store: &dyn Store) {
     list_grants_for_grantee_and_key_finds_only_those_grantees(store).await;
     list_retirable_grants_spans_keys_and_accounts_of_a_region(store).await;
     delete_key_removes_its_grants_and_their_tokens(store).await;
+    roles_create_get_update_and_reject_duplicates(store).await;
+    roles_list_in_name_order_and_delete_with_their_tags(store).await;
+    role_policies_and_tags_are_kept_per_role_and_account(store).await;
 }
 
 // ---- helpers ----
@@ -2151,5 +2154,251 @@ pub async fn delete_key_removes_its_grants_and_their_tokens(store: &dyn Store) {
         ),
         vec![survivor],
         "store conformance: delete_key must leave other keys' grants"
+    );
+}
+
+fn sample_role(account: &AccountId, name: &str) -> RoleRecord {
+    RoleRecord {
+        account: account.clone(),
+        role_name: name.to_owned(),
+        role_id: format!("AROA{}", random_hex(16).to_uppercase()),
+        arn: format!("arn:aws:iam::{account}:role/{name}"),
+        path: "/".to_owned(),
+        assume_role_policy: format!(
+            "{{\"Version\":\"2012-10-17\",\"Statement\":[{{\"Effect\":\"Allow\",\"Principal\":{{\"AWS\":\"{account}\"}},\"Action\":\"sts:AssumeRole\"}}]}}"
+        ),
+        description: None,
+        max_session_duration: 3600,
+        created_at_ms: 1_700_000_000_000,
+    }
+}
+
+/// Roles: create, get, missing → `None`, duplicate (account, name) or role id →
+/// `AlreadyExists`; `update_role` replaces the trust policy, description and maximum session
+/// duration and is `NotFound` for a missing role; the same name in another account is another
+/// role.
+pub async fn roles_create_get_update_and_reject_duplicates(store: &dyn Store) {
+    let account = random_account_id();
+    let other = random_account_id();
+    let role = RoleRecord {
+        path: "/app/".to_owned(),
+        arn: format!("arn:aws:iam::{account}:role/app/deployer"),
+        description: Some("deploys things".to_owned()),
+        ..sample_role(&account, "deployer")
+    };
+    ok(store.create_role(&role).await, "create_role");
+    assert_eq!(
+        ok(store.get_role(&account, "deployer").await, "get_role"),
+        Some(role.clone()),
+        "store conformance: get_role must return the created role"
+    );
+    assert_eq!(
+        ok(
+            store.get_role(&account, "missing").await,
+            "get_role (missing)"
+        ),
+        None,
+        "store conformance: get_role of an unknown name must be None"
+    );
+    assert_eq!(
+        ok(
+            store.get_role(&other, "deployer").await,
+            "get_role (other account)"
+        ),
+        None,
+        "store conformance: roles are scoped to their account"
+    );
+    expect_already_exists(
+        store
+            .create_role(&RoleRecord {
+                role_id: format!("AROA{}", random_hex(16).to_uppercase()),
+                ..role.clone()
+            })
+            .await,
+        "create_role with a taken name",
+    );
+    expect_already_exists(
+        store
+            .create_role(&RoleRecord {
+                role_name: "another".to_owned(),
+                ..role.clone()
+            })
+            .await,
+        "create_role with a taken role id",
+    );
+    ok(
+        store.create_role(&sample_role(&other, "deployer")).await,
+        "create_role with the same name in another account",
+    );
+    let updated = RoleRecord {
+        assume_role_policy: "{\"Version\":\"2012-10-17\",\"Statement\":[]}".to_owned(),
+        description: None,
+        max_session_duration: 43_200,
+        ..role.clone()
+    };
+    ok(store.update_role(&updated).await, "update_role");
+    assert_eq!(
+        ok(store.get_role(&account, "deployer").await, "get_role"),
+        Some(updated),
+        "store conformance: update_role must replace the trust policy, description and maximum session duration"
+    );
+    expect_not_found(
+        store.update_role(&sample_role(&account, "missing")).await,
+        "update_role of a missing role",
+    );
+}
+
+/// Roles: listed per account in name order, paged by `after_name` and `limit`; deleting a role
+/// removes it and its tags; deleting a missing role is `NotFound`.
+pub async fn roles_list_in_name_order_and_delete_with_their_tags(store: &dyn Store) {
+    let account = random_account_id();
+    let other = random_account_id();
+    for name in ["gamma", "alpha", "beta"] {
+        ok(
+            store.create_role(&sample_role(&account, name)).await,
+            "create_role",
+        );
+    }
+    ok(
+        store.create_role(&sample_role(&other, "delta")).await,
+        "create_role",
+    );
+    let names = |roles: Vec<RoleRecord>| -> Vec<String> {
+        roles.into_iter().map(|r| r.role_name).collect()
+    };
+    assert_eq!(
+        names(ok(store.list_roles(&account, None, 10).await, "list_roles")),
+        vec!["alpha", "beta", "gamma"],
+        "store conformance: list_roles must list the account's roles in name order"
+    );
+    assert_eq!(
+        names(ok(
+            store.list_roles(&account, Some("alpha"), 1).await,
+            "list_roles"
+        )),
+        vec!["beta"],
+        "store conformance: list_roles must page by after_name and limit"
+    );
+    ok(
+        store
+            .tag_role(&account, "beta", &[("team".to_owned(), "blue".to_owned())])
+            .await,
+        "tag_role",
+    );
+    ok(store.delete_role(&account, "beta").await, "delete_role");
+    assert_eq!(
+        ok(store.get_role(&account, "beta").await, "get_role"),
+        None,
+        "store conformance: a deleted role must be gone"
+    );
+    assert!(
+        ok(
+            store.list_role_tags(&account, "beta").await,
+            "list_role_tags"
+        )
+        .is_empty(),
+        "store conformance: deleting a role must delete its tags"
+    );
+    expect_not_found(
+        store.delete_role(&account, "beta").await,
+        "delete_role of a missing role",
+    );
+    expect_not_found(
+        store.delete_role(&account, "delta").await,
+        "delete_role of another account's role",
+    );
+}
+
+/// Role policies: replaced by name, listed in name order, deleted by name (missing →
+/// `NotFound`); role tags: replaced by key, removed by key, listed in key order; both per
+/// role and account.
+pub async fn role_policies_and_tags_are_kept_per_role_and_account(store: &dyn Store) {
+    let account = random_account_id();
+    let other = random_account_id();
+    let doc = |n: u8| format!("{{\"Version\":\"2012-10-17\",\"Statement\":[],\"Id\":\"{n}\"}}");
+    ok(
+        store.put_role_policy(&account, "r", "b", &doc(1)).await,
+        "put_role_policy",
+    );
+    ok(
+        store.put_role_policy(&account, "r", "a", &doc(2)).await,
+        "put_role_policy",
+    );
+    ok(
+        store.put_role_policy(&account, "r", "b", &doc(3)).await,
+        "put_role_policy",
+    );
+    ok(
+        store.put_role_policy(&other, "r", "z", &doc(4)).await,
+        "put_role_policy",
+    );
+    assert_eq!(
+        ok(
+            store.list_role_policies(&account, "r").await,
+            "list_role_policies"
+        ),
+        vec![("a".to_owned(), doc(2)), ("b".to_owned(), doc(3))],
+        "store conformance: put_role_policy must replace by name and list in name order"
+    );
+    ok(
+        store.delete_role_policy(&account, "r", "a").await,
+        "delete_role_policy",
+    );
+    expect_not_found(
+        store.delete_role_policy(&account, "r", "a").await,
+        "delete_role_policy of a missing policy",
+    );
+    assert_eq!(
+        ok(
+            store.list_role_policies(&account, "r").await,
+            "list_role_policies"
+        ),
+        vec![("b".to_owned(), doc(3))],
+        "store conformance: delete_role_policy must delete exactly the named policy"
+    );
+    assert_eq!(
+        ok(
+            store.list_role_policies(&other, "r").await,
+            "list_role_policies"
+        ),
+        vec![("z".to_owned(), doc(4))],
+        "store conformance: role policies are scoped to their account"
+    );
+
+    let tag = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+    ok(
+        store
+            .tag_role(&account, "r", &[tag("b", "1"), tag("a", "2")])
+            .await,
+        "tag_role",
+    );
+    ok(
+        store.tag_role(&account, "r", &[tag("b", "3")]).await,
+        "tag_role",
+    );
+    ok(
+        store.tag_role(&other, "r", &[tag("z", "9")]).await,
+        "tag_role",
+    );
+    assert_eq!(
+        ok(store.list_role_tags(&account, "r").await, "list_role_tags"),
+        vec![tag("a", "2"), tag("b", "3")],
+        "store conformance: tag_role must replace by key and list in key order"
+    );
+    ok(
+        store
+            .untag_role(&account, "r", &["a".to_owned(), "missing".to_owned()])
+            .await,
+        "untag_role",
+    );
+    assert_eq!(
+        ok(store.list_role_tags(&account, "r").await, "list_role_tags"),
+        vec![tag("b", "3")],
+        "store conformance: untag_role must remove the named keys only"
+    );
+    assert_eq!(
+        ok(store.list_role_tags(&other, "r").await, "list_role_tags"),
+        vec![tag("z", "9")],
+        "store conformance: role tags are scoped to their account"
     );
 }

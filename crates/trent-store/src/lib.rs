@@ -122,6 +122,69 @@ pub trait Store: Send + Sync + 'static {
         user_name: &str,
     ) -> StoreResult<Vec<(String, String)>>;
 
+    /// Inserts an IAM role; `AlreadyExists` if (account, role name) or the role id is taken.
+    async fn create_role(&self, role: &RoleRecord) -> StoreResult<()>;
+    /// Reads one role by account and name.
+    async fn get_role(
+        &self,
+        account: &AccountId,
+        role_name: &str,
+    ) -> StoreResult<Option<RoleRecord>>;
+    /// Replaces the mutable fields of a role (trust policy, description, maximum session
+    /// duration), matched by account and name; `NotFound` if absent.
+    async fn update_role(&self, role: &RoleRecord) -> StoreResult<()>;
+    /// Roles of an account whose name sorts after `after_name`, in name order, at most `limit`.
+    async fn list_roles(
+        &self,
+        account: &AccountId,
+        after_name: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<RoleRecord>>;
+    /// Deletes a role together with its tags; `NotFound` if absent. Inline policies are the
+    /// caller's to remove first (IAM's DeleteConflict).
+    async fn delete_role(&self, account: &AccountId, role_name: &str) -> StoreResult<()>;
+    /// Attaches (or replaces) an inline policy of a role.
+    async fn put_role_policy(
+        &self,
+        account: &AccountId,
+        role_name: &str,
+        policy_name: &str,
+        document: &str,
+    ) -> StoreResult<()>;
+    /// The inline policies of a role, as (name, document), ordered by name.
+    async fn list_role_policies(
+        &self,
+        account: &AccountId,
+        role_name: &str,
+    ) -> StoreResult<Vec<(String, String)>>;
+    /// Deletes an inline policy of a role; `NotFound` if absent.
+    async fn delete_role_policy(
+        &self,
+        account: &AccountId,
+        role_name: &str,
+        policy_name: &str,
+    ) -> StoreResult<()>;
+    /// Adds or replaces tags of a role (by tag key).
+    async fn tag_role(
+        &self,
+        account: &AccountId,
+        role_name: &str,
+        tags: &[(String, String)],
+    ) -> StoreResult<()>;
+    /// Removes tags of a role by key (absent keys are ignored).
+    async fn untag_role(
+        &self,
+        account: &AccountId,
+        role_name: &str,
+        tag_keys: &[String],
+    ) -> StoreResult<()>;
+    /// The tags of a role, ordered by tag key.
+    async fn list_role_tags(
+        &self,
+        account: &AccountId,
+        role_name: &str,
+    ) -> StoreResult<Vec<(String, String)>>;
+
     /// Inserts an access key; `AlreadyExists` if its id is taken.
     async fn create_access_key(&self, key: &AccessKeyRecord) -> StoreResult<()>;
     /// Reads one access key by its id.

@@ -29,7 +29,7 @@ use trent_types::{AccountId, KeyId, KeyMaterialId, Region};
 use crate::{
     AccessKeyRecord, AccessKeyStatus, AccountRecord, AliasRecord, GrantConstraintsRecord,
     GrantCreation, GrantFilter, GrantRecord, KeyRecord, KeyUsageRecord, MaterialRecord,
-    MaterialSource, RotationRecord, Store, StoreError, StoreResult, UserRecord,
+    MaterialSource, RoleRecord, RotationRecord, Store, StoreError, StoreResult, UserRecord,
 };
 
 /// Connections a store opens at most, unless [`PostgresStore::connect_with_pool_size`] says
@@ -271,6 +271,34 @@ fn user_from_row(row: &Row) -> StoreResult<UserRecord> {
         is_admin: row.try_get(5).col()?,
         created_at_ms: row.try_get(6).col()?,
     })
+}
+
+const ROLE_COLUMNS: &str = "account, role_name, role_id, arn, path, assume_role_policy, \
+     description, max_session_duration, created_at_ms";
+
+fn role_from_row(row: &Row) -> StoreResult<RoleRecord> {
+    Ok(RoleRecord {
+        account: decode(&text(row, 0)?, "account id")?,
+        role_name: row.try_get(1).col()?,
+        role_id: row.try_get(2).col()?,
+        arn: row.try_get(3).col()?,
+        path: row.try_get(4).col()?,
+        assume_role_policy: row.try_get(5).col()?,
+        description: row.try_get(6).col()?,
+        max_session_duration: row.try_get(7).col()?,
+        created_at_ms: row.try_get(8).col()?,
+    })
+}
+
+/// Tags to upsert in one statement: a later pair replaces an earlier one with the same key,
+/// as one insert-or-replace per pair would, and no key appears twice (which one upsert
+/// statement refuses).
+fn merge_tags(tags: &[(String, String)]) -> (Vec<&str>, Vec<&str>) {
+    let merged: BTreeMap<&str, &str> = tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    (
+        merged.keys().copied().collect(),
+        merged.values().copied().collect(),
+    )
 }
 
 const ACCESS_KEY_COLUMNS: &str =
@@ -814,11 +842,7 @@ impl Store for PostgresStore {
         if tags.is_empty() {
             return Ok(());
         }
-        // A later pair replaces an earlier one with the same key, as one upsert per pair would.
-        let merged: BTreeMap<&str, &str> =
-            tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let keys: Vec<&str> = merged.keys().copied().collect();
-        let values: Vec<&str> = merged.values().copied().collect();
+        let (keys, values) = merge_tags(tags);
         self.execute(
             "INSERT INTO user_tags (account, user_name, tag_key, tag_value) \
              SELECT $1, $2, t.k, t.v FROM UNNEST($3::text[], $4::text[]) AS t(k, v) \
@@ -856,6 +880,207 @@ impl Store for PostgresStore {
             "SELECT tag_key, tag_value FROM user_tags \
              WHERE account = $1 AND user_name = $2 ORDER BY tag_key",
             &[&account.as_str(), &user_name],
+        )
+        .await?
+        .iter()
+        .map(|row| Ok((row.try_get(0).col()?, row.try_get(1).col()?)))
+        .collect()
+    }
+
+    async fn create_role(&self, role: &RoleRecord) -> StoreResult<()> {
+        self.execute(
+            &format!(
+                "INSERT INTO roles ({ROLE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            ),
+            &[
+                &role.account.as_str(),
+                &role.role_name,
+                &role.role_id,
+                &role.arn,
+                &role.path,
+                &role.assume_role_policy,
+                &role.description,
+                &role.max_session_duration,
+                &role.created_at_ms,
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn get_role(
+        &self,
+        account: &AccountId,
+        role_name: &str,
+    ) -> StoreResult<Option<RoleRecord>> {
+        self.query_opt(
+            &format!("SELECT {ROLE_COLUMNS} FROM roles WHERE account = $1 AND role_name = $2"),
+            &[&account.as_str(), &role_name],
+        )
+        .await?
+        .as_ref()
+        .map(role_from_row)
+        .transpose()
+    }
+
+    async fn update_role(&self, role: &RoleRecord) -> StoreResult<()> {
+        self.execute_one(
+            "UPDATE roles SET assume_role_policy = $3, description = $4, \
+             max_session_duration = $5 WHERE account = $1 AND role_name = $2",
+            &[
+                &role.account.as_str(),
+                &role.role_name,
+                &role.assume_role_policy,
+                &role.description,
+                &role.max_session_duration,
+            ],
+        )
+        .await
+    }
+
+    async fn list_roles(
+        &self,
+        account: &AccountId,
+        after_name: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<RoleRecord>> {
+        self.query(
+            &format!(
+                "SELECT {ROLE_COLUMNS} FROM roles WHERE account = $1 AND role_name > $2 \
+                 ORDER BY role_name LIMIT $3"
+            ),
+            &[
+                &account.as_str(),
+                &after_name.unwrap_or_default(),
+                &limit_i64(limit),
+            ],
+        )
+        .await?
+        .iter()
+        .map(role_from_row)
+        .collect()
+    }
+
+    async fn delete_role(&self, account: &AccountId, role_name: &str) -> StoreResult<()> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.pg()?;
+        let stmt = tx
+            .prepare_cached("DELETE FROM roles WHERE account = $1 AND role_name = $2")
+            .await
+            .pg()?;
+        if tx
+            .execute(&stmt, &[&account.as_str(), &role_name])
+            .await
+            .pg()?
+            == 0
+        {
+            return Err(StoreError::NotFound);
+        }
+        let stmt = tx
+            .prepare_cached("DELETE FROM role_tags WHERE account = $1 AND role_name = $2")
+            .await
+            .pg()?;
+        tx.execute(&stmt, &[&account.as_str(), &role_name])
+            .await
+            .pg()?;
+        tx.commit().await.pg()
+    }
+
+    async fn put_role_policy(
+        &self,
+        account: &AccountId,
+        role_name: &str,
+        policy_name: &str,
+        document: &str,
+    ) -> StoreResult<()> {
+        self.execute(
+            "INSERT INTO role_policies (account, role_name, policy_name, document) \
+             VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (account, role_name, policy_name) \
+             DO UPDATE SET document = excluded.document",
+            &[&account.as_str(), &role_name, &policy_name, &document],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn list_role_policies(
+        &self,
+        account: &AccountId,
+        role_name: &str,
+    ) -> StoreResult<Vec<(String, String)>> {
+        self.query(
+            "SELECT policy_name, document FROM role_policies \
+             WHERE account = $1 AND role_name = $2 ORDER BY policy_name",
+            &[&account.as_str(), &role_name],
+        )
+        .await?
+        .iter()
+        .map(|row| Ok((row.try_get(0).col()?, row.try_get(1).col()?)))
+        .collect()
+    }
+
+    async fn delete_role_policy(
+        &self,
+        account: &AccountId,
+        role_name: &str,
+        policy_name: &str,
+    ) -> StoreResult<()> {
+        self.execute_one(
+            "DELETE FROM role_policies \
+             WHERE account = $1 AND role_name = $2 AND policy_name = $3",
+            &[&account.as_str(), &role_name, &policy_name],
+        )
+        .await
+    }
+
+    async fn tag_role(
+        &self,
+        account: &AccountId,
+        role_name: &str,
+        tags: &[(String, String)],
+    ) -> StoreResult<()> {
+        if tags.is_empty() {
+            return Ok(());
+        }
+        let (keys, values) = merge_tags(tags);
+        self.execute(
+            "INSERT INTO role_tags (account, role_name, tag_key, tag_value) \
+             SELECT $1, $2, t.k, t.v FROM UNNEST($3::text[], $4::text[]) AS t(k, v) \
+             ON CONFLICT (account, role_name, tag_key) DO UPDATE SET tag_value = excluded.tag_value",
+            &[&account.as_str(), &role_name, &keys, &values],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn untag_role(
+        &self,
+        account: &AccountId,
+        role_name: &str,
+        tag_keys: &[String],
+    ) -> StoreResult<()> {
+        if tag_keys.is_empty() {
+            return Ok(());
+        }
+        self.execute(
+            "DELETE FROM role_tags WHERE account = $1 AND role_name = $2 \
+             AND tag_key = ANY($3::text[])",
+            &[&account.as_str(), &role_name, &tag_keys],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn list_role_tags(
+        &self,
+        account: &AccountId,
+        role_name: &str,
+    ) -> StoreResult<Vec<(String, String)>> {
+        self.query(
+            "SELECT tag_key, tag_value FROM role_tags \
+             WHERE account = $1 AND role_name = $2 ORDER BY tag_key",
+            &[&account.as_str(), &role_name],
         )
         .await?
         .iter()

@@ -34,6 +34,29 @@ pub struct UserRecord {
     pub created_at_ms: i64,
 }
 
+/// An IAM role: an identity that callers assume through STS for temporary credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleRecord {
+    /// Owning account.
+    pub account: AccountId,
+    /// Role name (unique per account).
+    pub role_name: String,
+    /// Unique id, `AROA…`.
+    pub role_id: String,
+    /// `arn:aws:iam::<account>:role/<path><name>`.
+    pub arn: String,
+    /// IAM path, `/` by default.
+    pub path: String,
+    /// The trust policy: who may assume the role.
+    pub assume_role_policy: String,
+    /// Free-text description.
+    pub description: Option<String>,
+    /// The longest session AssumeRole may grant, in seconds (3600..=43200).
+    pub max_session_duration: i64,
+    /// Creation time.
+    pub created_at_ms: i64,
+}
+
 /// Status of an access key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AccessKeyStatus {

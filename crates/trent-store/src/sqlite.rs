@@ -19,8 +19,8 @@ use trent_types::{AccountId, KeyId, KeyMaterialId, Region};
 
 use crate::{
     AccessKeyRecord, AccessKeyStatus, AccountRecord, AliasRecord, GrantCreation, GrantFilter,
-    GrantRecord, KeyRecord, KeyUsageRecord, MaterialRecord, MaterialSource, RotationRecord, Store,
-    StoreError, StoreResult, UserRecord,
+    GrantRecord, KeyRecord, KeyUsageRecord, MaterialRecord, MaterialSource, RoleRecord,
+    RotationRecord, Store, StoreError, StoreResult, UserRecord,
 };
 
 /// Number of read-only connections of a file-backed store.
@@ -266,6 +266,23 @@ fn user_from_row(row: &Row<'_>) -> StoreResult<UserRecord> {
         path: row.get(4).db()?,
         is_admin: row.get(5).db()?,
         created_at_ms: row.get(6).db()?,
+    })
+}
+
+const ROLE_COLUMNS: &str = "account, role_name, role_id, arn, path, assume_role_policy, \
+     description, max_session_duration, created_at_ms";
+
+fn role_from_row(row: &Row<'_>) -> StoreResult<RoleRecord> {
+    Ok(RoleRecord {
+        account: decode(&row.get::<_, String>(0).db()?, "account id")?,
+        role_name: row.get(1).db()?,
+        role_id: row.get(2).db()?,
+        arn: row.get(3).db()?,
+        path: row.get(4).db()?,
+        assume_role_policy: row.get(5).db()?,
+        description: row.get(6).db()?,
+        max_session_duration: row.get(7).db()?,
+        created_at_ms: row.get(8).db()?,
     })
 }
 
@@ -675,6 +692,281 @@ impl Store for SqliteStore {
                 .db()?;
             let rows = stmt
                 .query_map(params![account.as_str(), user_name], |row| {
+                    Ok((row.get(0)?, row.get(1)?))
+                })
+                .db()?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().db()
+        })
+        .await
+    }
+
+    async fn create_role(&self, role: &RoleRecord) -> StoreResult<()> {
+        let role = role.clone();
+        self.write(move |conn| {
+            conn.prepare_cached(&format!(
+                "INSERT INTO roles ({ROLE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+            ))
+            .db()?
+            .execute(params![
+                role.account.as_str(),
+                role.role_name,
+                role.role_id,
+                role.arn,
+                role.path,
+                role.assume_role_policy,
+                role.description,
+                role.max_session_duration,
+                role.created_at_ms,
+            ])
+            .db()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_role(
+        &self,
+        account: &AccountId,
+        role_name: &str,
+    ) -> StoreResult<Option<RoleRecord>> {
+        let account = account.clone();
+        let role_name = role_name.to_owned();
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "SELECT {ROLE_COLUMNS} FROM roles WHERE account = ?1 AND role_name = ?2"
+                ))
+                .db()?;
+            let mut rows = stmt.query(params![account.as_str(), role_name]).db()?;
+            match rows.next().db()? {
+                Some(row) => role_from_row(row).map(Some),
+                None => Ok(None),
+            }
+        })
+        .await
+    }
+
+    async fn update_role(&self, role: &RoleRecord) -> StoreResult<()> {
+        let role = role.clone();
+        self.write(move |conn| {
+            let updated = conn
+                .prepare_cached(
+                    "UPDATE roles SET assume_role_policy = ?3, description = ?4, \
+                     max_session_duration = ?5 WHERE account = ?1 AND role_name = ?2",
+                )
+                .db()?
+                .execute(params![
+                    role.account.as_str(),
+                    role.role_name,
+                    role.assume_role_policy,
+                    role.description,
+                    role.max_session_duration,
+                ])
+                .db()?;
+            if updated == 0 {
+                return Err(StoreError::NotFound);
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list_roles(
+        &self,
+        account: &AccountId,
+        after_name: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<RoleRecord>> {
+        let account = account.clone();
+        let after = after_name.unwrap_or_default().to_owned();
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "SELECT {ROLE_COLUMNS} FROM roles WHERE account = ?1 AND role_name > ?2 \
+                     ORDER BY role_name LIMIT ?3"
+                ))
+                .db()?;
+            let mut rows = stmt.query(params![account.as_str(), after, limit]).db()?;
+            let mut out = Vec::new();
+            while let Some(row) = rows.next().db()? {
+                out.push(role_from_row(row)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn delete_role(&self, account: &AccountId, role_name: &str) -> StoreResult<()> {
+        let account = account.clone();
+        let role_name = role_name.to_owned();
+        self.write(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .db()?;
+            let deleted = tx
+                .execute(
+                    "DELETE FROM roles WHERE account = ?1 AND role_name = ?2",
+                    params![account.as_str(), role_name],
+                )
+                .db()?;
+            if deleted == 0 {
+                return Err(StoreError::NotFound);
+            }
+            tx.execute(
+                "DELETE FROM role_tags WHERE account = ?1 AND role_name = ?2",
+                params![account.as_str(), role_name],
+            )
+            .db()?;
+            tx.commit().db()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn put_role_policy(
+        &self,
+        account: &AccountId,
+        role_name: &str,
+        policy_name: &str,
+        document: &str,
+    ) -> StoreResult<()> {
+        let (account, role_name, policy_name, document) = (
+            account.clone(),
+            role_name.to_owned(),
+            policy_name.to_owned(),
+            document.to_owned(),
+        );
+        self.write(move |conn| {
+            conn.prepare_cached(
+                "INSERT OR REPLACE INTO role_policies (account, role_name, policy_name, document) \
+                 VALUES (?1, ?2, ?3, ?4)",
+            )
+            .db()?
+            .execute(params![account.as_str(), role_name, policy_name, document])
+            .db()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list_role_policies(
+        &self,
+        account: &AccountId,
+        role_name: &str,
+    ) -> StoreResult<Vec<(String, String)>> {
+        let account = account.clone();
+        let role_name = role_name.to_owned();
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT policy_name, document FROM role_policies \
+                     WHERE account = ?1 AND role_name = ?2 ORDER BY policy_name",
+                )
+                .db()?;
+            let rows = stmt
+                .query_map(params![account.as_str(), role_name], |row| {
+                    Ok((row.get(0)?, row.get(1)?))
+                })
+                .db()?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().db()
+        })
+        .await
+    }
+
+    async fn delete_role_policy(
+        &self,
+        account: &AccountId,
+        role_name: &str,
+        policy_name: &str,
+    ) -> StoreResult<()> {
+        let (account, role_name, policy_name) = (
+            account.clone(),
+            role_name.to_owned(),
+            policy_name.to_owned(),
+        );
+        self.write(move |conn| {
+            let deleted = conn
+                .prepare_cached(
+                    "DELETE FROM role_policies \
+                     WHERE account = ?1 AND role_name = ?2 AND policy_name = ?3",
+                )
+                .db()?
+                .execute(params![account.as_str(), role_name, policy_name])
+                .db()?;
+            if deleted == 0 {
+                return Err(StoreError::NotFound);
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn tag_role(
+        &self,
+        account: &AccountId,
+        role_name: &str,
+        tags: &[(String, String)],
+    ) -> StoreResult<()> {
+        let (account, role_name, tags) = (account.clone(), role_name.to_owned(), tags.to_vec());
+        self.write(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .db()?;
+            for (key, value) in &tags {
+                tx.execute(
+                    "INSERT OR REPLACE INTO role_tags (account, role_name, tag_key, tag_value) \
+                     VALUES (?1, ?2, ?3, ?4)",
+                    params![account.as_str(), role_name, key, value],
+                )
+                .db()?;
+            }
+            tx.commit().db()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn untag_role(
+        &self,
+        account: &AccountId,
+        role_name: &str,
+        tag_keys: &[String],
+    ) -> StoreResult<()> {
+        let (account, role_name, keys) = (account.clone(), role_name.to_owned(), tag_keys.to_vec());
+        self.write(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .db()?;
+            for key in &keys {
+                tx.execute(
+                    "DELETE FROM role_tags WHERE account = ?1 AND role_name = ?2 AND tag_key = ?3",
+                    params![account.as_str(), role_name, key],
+                )
+                .db()?;
+            }
+            tx.commit().db()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list_role_tags(
+        &self,
+        account: &AccountId,
+        role_name: &str,
+    ) -> StoreResult<Vec<(String, String)>> {
+        let account = account.clone();
+        let role_name = role_name.to_owned();
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT tag_key, tag_value FROM role_tags \
+                     WHERE account = ?1 AND role_name = ?2 ORDER BY tag_key",
+                )
+                .db()?;
+            let rows = stmt
+                .query_map(params![account.as_str(), role_name], |row| {
                     Ok((row.get(0)?, row.get(1)?))
                 })
                 .db()?;

@@ -185,8 +185,24 @@ impl TestServer {
 
     /// An `aws-sdk-kms` client with arbitrary credentials.
     pub fn kms_client_with(&self, access_key_id: &str, secret: &str) -> aws_sdk_kms::Client {
-        let credentials =
-            aws_credential_types::Credentials::new(access_key_id, secret, None, None, "trent-test");
+        self.kms_client_with_session(access_key_id, secret, None)
+    }
+
+    /// An `aws-sdk-kms` client with temporary credentials (an STS session token) or, with
+    /// `None`, long-term ones.
+    pub fn kms_client_with_session(
+        &self,
+        access_key_id: &str,
+        secret: &str,
+        session_token: Option<&str>,
+    ) -> aws_sdk_kms::Client {
+        let credentials = aws_credential_types::Credentials::new(
+            access_key_id,
+            secret,
+            session_token.map(str::to_owned),
+            None,
+            "trent-test",
+        );
         let config = aws_sdk_kms::Config::builder()
             .behavior_version(aws_sdk_kms::config::BehaviorVersion::latest())
             .region(aws_sdk_kms::config::Region::new(REGION))

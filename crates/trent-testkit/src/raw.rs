@@ -56,6 +56,8 @@ pub struct Signing {
     pub service: String,
     /// Signing time.
     pub time: SystemTime,
+    /// The session token of temporary credentials (sent as `X-Amz-Security-Token`).
+    pub session_token: Option<String>,
 }
 
 impl Signing {
@@ -67,6 +69,7 @@ impl Signing {
             region: crate::REGION.to_owned(),
             service: "kms".to_owned(),
             time: SystemTime::now(),
+            session_token: None,
         }
     }
 }
@@ -78,17 +81,51 @@ pub fn post(
     body: &[u8],
     signing: Option<&Signing>,
 ) -> RawResponse {
+    send(
+        endpoint,
+        "application/x-amz-json-1.1",
+        target,
+        body,
+        signing,
+    )
+}
+
+/// Sends a query-protocol (IAM, STS) `POST /` with a form-encoded body such as
+/// `Action=GetCallerIdentity&Version=2011-06-15`, signed unless `signing` is `None`.
+pub fn post_form(endpoint: &str, body: &str, signing: Option<&Signing>) -> RawResponse {
+    send(
+        endpoint,
+        "application/x-www-form-urlencoded; charset=utf-8",
+        None,
+        body.as_bytes(),
+        signing,
+    )
+}
+
+fn send(
+    endpoint: &str,
+    content_type: &str,
+    target: Option<&str>,
+    body: &[u8],
+    signing: Option<&Signing>,
+) -> RawResponse {
     let authority = endpoint.trim_start_matches("http://").trim_end_matches('/');
     let mut headers: Vec<(String, String)> = vec![
         ("host".into(), authority.to_owned()),
-        ("content-type".into(), "application/x-amz-json-1.1".into()),
+        ("content-type".into(), content_type.to_owned()),
     ];
     if let Some(target) = target {
         headers.push(("x-amz-target".into(), target.to_owned()));
     }
     if let Some(signing) = signing {
-        let identity =
-            Credentials::new(&signing.access_key_id, &signing.secret, None, None, "raw").into();
+        let identity = Credentials::new(
+            &signing.access_key_id,
+            &signing.secret,
+            signing.session_token.clone(),
+            None,
+            "raw",
+        )
+        .into();
         let mut settings = SigningSettings::default();
         settings.excluded_headers = Some(Vec::new());
         let params = v4::SigningParams::builder()

@@ -4,7 +4,7 @@
 //! constraints admit, who may retire it, its tokens — live in `crate::grants`, because
 //! authorization of every key operation consults them too.
 
-use trent_policy::{ConditionContext, PrincipalFacts};
+use trent_policy::ConditionContext;
 use trent_store::{GrantConstraintsRecord, GrantFilter, GrantRecord, KeyRecord, StoreError};
 use trent_types::{AccountId, KeyArn, KeySpec, KeyState};
 use trent_wire::{
@@ -463,7 +463,7 @@ async fn authorize_retire(
     arn: &KeyArn,
 ) -> Result<(), OpError> {
     const ACTION: &str = "kms:RetireGrant";
-    let facts = PrincipalFacts::from_principal(&ctx.principal);
+    let facts = kms.identity_policies(ctx).await?.facts(ctx);
     let by_grant = |reason: &str| Decision {
         allowed: true,
         reason: format!("{ACTION} allowed: {reason}"),
@@ -606,6 +606,7 @@ mod tests {
             source_ip: None,
             user_agent: None,
             notes: Arc::new(RequestNotes::default()),
+            session: None,
         };
         Fixture {
             kms,

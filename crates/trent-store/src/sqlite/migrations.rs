@@ -187,8 +187,38 @@ CREATE TABLE user_tags (
 CREATE INDEX users_by_account ON users (account, user_name);
 "#;
 
+/// Version 6: IAM roles, their inline policies and their tags.
+const V6: &str = r#"
+CREATE TABLE roles (
+    account                 TEXT    NOT NULL,
+    role_name               TEXT    NOT NULL,
+    role_id                 TEXT    NOT NULL UNIQUE,
+    arn                     TEXT    NOT NULL,
+    path                    TEXT    NOT NULL,
+    assume_role_policy      TEXT    NOT NULL,
+    description             TEXT,
+    max_session_duration    INTEGER NOT NULL,
+    created_at_ms           INTEGER NOT NULL,
+    PRIMARY KEY (account, role_name)
+);
+CREATE TABLE role_policies (
+    account         TEXT    NOT NULL,
+    role_name       TEXT    NOT NULL,
+    policy_name     TEXT    NOT NULL,
+    document        TEXT    NOT NULL,
+    PRIMARY KEY (account, role_name, policy_name)
+);
+CREATE TABLE role_tags (
+    account         TEXT    NOT NULL,
+    role_name       TEXT    NOT NULL,
+    tag_key         TEXT    NOT NULL,
+    tag_value       TEXT    NOT NULL,
+    PRIMARY KEY (account, role_name, tag_key)
+);
+"#;
+
 /// Every migration, in order. The schema version after all of them is `MIGRATIONS.len()`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
 
 /// The schema version this build writes.
 pub(crate) fn latest_version() -> i64 {
