@@ -11,6 +11,14 @@ use crate::{Kms, OpError};
 
 const SETTING_BOOTSTRAP: &str = "bootstrap.access_key_id";
 const ADMIN_USER: &str = "admin";
+/// The lease held while bootstrapping, so nodes starting at once bootstrap only once.
+const BOOTSTRAP_LEASE: &str = "bootstrap";
+/// How long the bootstrap lease lasts (a node that dies mid-bootstrap blocks others this long).
+const BOOTSTRAP_LEASE_MS: i64 = 30_000;
+/// How often a node waiting for another's bootstrap looks again.
+const BOOTSTRAP_POLL: std::time::Duration = std::time::Duration::from_millis(200);
+/// How long a node waits for another's bootstrap before giving up.
+const BOOTSTRAP_WAIT: std::time::Duration = std::time::Duration::from_secs(90);
 pub(crate) const BASE32: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 pub(crate) const SECRET_CHARS: &[u8] =
     b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -119,6 +127,21 @@ impl Kms {
         }
     }
 
+    /// Drops every cached identity on this node: credentials by access key, decoded STS
+    /// sessions, and the identity policies and tags of users and roles. The next request of
+    /// each caller reads them from the store again. Nodes sharing one database call this
+    /// periodically, which bounds how long an IAM change made through another node (a deleted
+    /// access key or role, a changed policy or tag) can go unseen here.
+    pub fn clear_identity_caches(&self) {
+        if let Ok(mut entries) = self.inner.credentials.entries.write() {
+            entries.clear();
+        }
+        if let Ok(mut sessions) = self.inner.credentials.sessions.write() {
+            sessions.clear();
+        }
+        self.clear_cached_identities();
+    }
+
     /// Creates a new account with an administrator `user/admin` holding `AdministratorAccess`
     /// and one access key (`trent admin create-account`). `EntityAlreadyExists`-like failures
     /// surface as the store's `AlreadyExists`.
@@ -172,10 +195,43 @@ impl Kms {
 
     /// Creates the bootstrap account, administrator and access key on an empty store, or
     /// returns the existing ones. Idempotent: later starts return the same credentials.
+    ///
+    /// Safe when several nodes sharing one database start at once: bootstrapping holds the
+    /// `bootstrap` lease, and a node that finds it taken waits for the other to finish and then
+    /// returns the same credentials (so there is only ever one bootstrap account).
     pub async fn bootstrap(
         &self,
         options: BootstrapOptions,
     ) -> Result<BootstrapCredentials, OpError> {
+        let holder = format!("bootstrap-{}", uuid::Uuid::new_v4());
+        let give_up = tokio::time::Instant::now() + BOOTSTRAP_WAIT;
+        loop {
+            if let Some(found) = self.existing_bootstrap().await? {
+                return Ok(found);
+            }
+            let now = self.clock().now_ms();
+            if self
+                .store()
+                .try_acquire_lease(BOOTSTRAP_LEASE, &holder, now, BOOTSTRAP_LEASE_MS)
+                .await?
+            {
+                // Another node may have finished between the check and the lease.
+                if let Some(found) = self.existing_bootstrap().await? {
+                    return Ok(found);
+                }
+                return self.create_bootstrap(options).await;
+            }
+            if tokio::time::Instant::now() >= give_up {
+                return Err(OpError::internal(
+                    "timed out waiting for another node to finish bootstrapping the store",
+                ));
+            }
+            tokio::time::sleep(BOOTSTRAP_POLL).await;
+        }
+    }
+
+    /// The bootstrap credentials if bootstrapping has completed (on any node).
+    async fn existing_bootstrap(&self) -> Result<Option<BootstrapCredentials>, OpError> {
         let store = self.store();
         if let Some(akid) = store.get_setting(SETTING_BOOTSTRAP).await? {
             let cred = self.lookup_credential(&akid).await?.ok_or_else(|| {
@@ -198,13 +254,22 @@ impl Kms {
                     )
                     .await?;
             }
-            return Ok(BootstrapCredentials {
+            return Ok(Some(BootstrapCredentials {
                 account_id: cred.principal.account.clone(),
                 user_arn: cred.principal.arn.clone(),
                 access_key_id: akid,
                 secret_access_key: cred.secret.clone(),
-            });
+            }));
         }
+        Ok(None)
+    }
+
+    /// Creates the bootstrap identity; the caller holds the bootstrap lease.
+    async fn create_bootstrap(
+        &self,
+        options: BootstrapOptions,
+    ) -> Result<BootstrapCredentials, OpError> {
+        let store = self.store();
         let now = self.clock().now_ms();
         let account_id = match options.account_id {
             Some(id) => id,
@@ -318,5 +383,58 @@ impl Kms {
             entries.insert(access_key_id.to_owned(), Arc::clone(&credential));
         }
         Ok(Some(credential))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use trent_store::{SqliteStore, Store};
+
+    use super::BootstrapOptions;
+    use crate::{Kms, PolicyAuthorizer, SystemClock};
+
+    /// Nodes sharing one store that bootstrap at once, each with random ids, end up with one
+    /// bootstrap account and the same credentials.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn nodes_bootstrapping_at_once_share_one_bootstrap_account() {
+        let dir = tempfile::tempdir().unwrap();
+        let (root_key, _) =
+            trent_rootkey::SealedFileRootKey::open_or_create(&dir.path().join("root.key"), None)
+                .unwrap();
+        let root_key = Arc::new(root_key);
+        let store: Arc<dyn Store> =
+            Arc::new(SqliteStore::open(&dir.path().join("trent.db")).unwrap());
+        let nodes: Vec<Kms> = (0..4)
+            .map(|_| {
+                Kms::new(
+                    Arc::clone(&store),
+                    root_key.clone(),
+                    Arc::new(PolicyAuthorizer),
+                    Arc::new(SystemClock),
+                )
+            })
+            .collect();
+        let starts = nodes.iter().map(|kms| {
+            let kms = kms.clone();
+            tokio::spawn(async move { kms.bootstrap(BootstrapOptions::default()).await })
+        });
+        // Spawn them all before awaiting any.
+        let starts: Vec<_> = starts.collect();
+        let mut credentials = Vec::new();
+        for start in starts {
+            credentials.push(start.await.unwrap().unwrap());
+        }
+        let first = &credentials[0];
+        for other in &credentials[1..] {
+            assert_eq!(other.account_id, first.account_id);
+            assert_eq!(other.access_key_id, first.access_key_id);
+            assert_eq!(
+                other.secret_access_key.expose(),
+                first.secret_access_key.expose()
+            );
+        }
+        assert_eq!(store.list_accounts().await.unwrap().len(), 1);
     }
 }

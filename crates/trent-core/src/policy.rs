@@ -489,6 +489,13 @@ impl Kms {
         }
     }
 
+    /// Forgets every cached identity (users and roles); see [`Kms::clear_identity_caches`].
+    pub(crate) fn clear_cached_identities(&self) {
+        if let Ok(mut map) = self.inner.policies.identities.lock() {
+            map.clear();
+        }
+    }
+
     /// Forgets a cached role (after it, its policies or its tags change, or it is deleted), so
     /// the next request of one of its sessions on this node sees the change.
     pub fn forget_role(&self, account: &AccountId, role_name: &str) {

@@ -167,6 +167,8 @@ async fn nodes_starting_at_once_migrate_the_database_once() {
             let url = url.clone();
             tokio::spawn(async move { PostgresStore::connect(&url).await })
         });
+        // Spawn them all before awaiting any.
+        let opens: Vec<_> = opens.collect();
         let mut stores = Vec::new();
         for open in opens {
             stores.push(open.await.unwrap().unwrap());

@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test support: failing loudly is the point
 
+pub mod postgres;
 pub mod raw;
 
 use std::io::{BufRead, BufReader};
@@ -45,6 +46,36 @@ impl TestServer {
     /// override the defaults, e.g. `TRENT_LOG`).
     pub fn start_with_env(binary: impl AsRef<Path>, env: &[(&str, &str)]) -> Self {
         let data_dir = tempfile::tempdir().expect("temp data dir");
+        let mut server = Self {
+            binary: binary.as_ref().to_owned(),
+            data_dir,
+            clock_dir: tempfile::tempdir().expect("temp clock dir"),
+            clock_offset_ms: 0,
+            extra_env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            child: None,
+            endpoint: String::new(),
+        };
+        server.spawn();
+        server
+    }
+
+    /// Starts another node: `binary` on a fresh data directory holding a copy of `first`'s
+    /// root key, with extra environment variables. With a shared `TRENT_DATABASE_URL` the two
+    /// serve the same keys and identities, as nodes of one deployment do.
+    pub fn start_sharing_root_key(
+        binary: impl AsRef<Path>,
+        first: &TestServer,
+        env: &[(&str, &str)],
+    ) -> Self {
+        let data_dir = tempfile::tempdir().expect("temp data dir");
+        std::fs::copy(
+            first.data_dir().join("root.key"),
+            data_dir.path().join("root.key"),
+        )
+        .expect("copy the root key");
         let mut server = Self {
             binary: binary.as_ref().to_owned(),
             data_dir,

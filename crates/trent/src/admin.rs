@@ -1,5 +1,6 @@
 //! `trent admin`: manage accounts directly in the data directory (the server need not run;
-//! SQLite in WAL mode lets a running server and this command share the database).
+//! SQLite in WAL mode lets a running server and this command share the database), or in the
+//! PostgreSQL database named by `--database-url`, with the root key from the data directory.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -7,7 +8,7 @@ use std::sync::Arc;
 use clap::{Args, Subcommand};
 use trent_core::{Kms, PolicyAuthorizer, SystemClock};
 use trent_rootkey::SealedFileRootKey;
-use trent_store::SqliteStore;
+use trent_store::{PostgresStore, SqliteStore, Store};
 use trent_types::AccountId;
 
 /// The `trent admin` subcommands.
@@ -25,6 +26,9 @@ pub(crate) struct DataDirArgs {
     /// The server's data directory.
     #[arg(long, env = "TRENT_DATA_DIR", default_value = "./trent-data")]
     data_dir: PathBuf,
+    /// The PostgreSQL database the servers share, if they use one (see `trent serve`).
+    #[arg(long, env = "TRENT_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -73,7 +77,7 @@ pub(crate) fn run(command: AdminCommand) -> Result<(), AdminError> {
     })
 }
 
-fn open(dir: &DataDirArgs) -> Result<Kms, AdminError> {
+async fn open(dir: &DataDirArgs) -> Result<Kms, AdminError> {
     let root_path = dir.data_dir.join("root.key");
     if !root_path.exists() {
         return Err(AdminError::NoDataDir(dir.data_dir.clone()));
@@ -81,9 +85,12 @@ fn open(dir: &DataDirArgs) -> Result<Kms, AdminError> {
     let passphrase = std::env::var("TRENT_ROOT_PASSPHRASE").ok();
     let (root_key, _) =
         SealedFileRootKey::open_or_create(&root_path, passphrase.as_deref().map(str::as_bytes))?;
-    let store = SqliteStore::open(&dir.data_dir.join("trent.db"))?;
+    let store: Arc<dyn Store> = match dir.database_url.as_deref().filter(|u| !u.is_empty()) {
+        Some(url) => Arc::new(PostgresStore::connect_with_pool_size(url, 2).await?),
+        None => Arc::new(SqliteStore::open(&dir.data_dir.join("trent.db"))?),
+    };
     Ok(Kms::new(
-        Arc::new(store),
+        store,
         Arc::new(root_key),
         Arc::new(PolicyAuthorizer),
         Arc::new(SystemClock),
@@ -95,7 +102,7 @@ async fn create_account(args: CreateAccountArgs) -> Result<(), AdminError> {
         Some(text) => Some(text.parse().map_err(|_| AdminError::AccountId)?),
         None => None,
     };
-    let kms = open(&args.dir)?;
+    let kms = open(&args.dir).await?;
     if let Some(id) = &account_id {
         if kms.store().get_account(id).await?.is_some() {
             return Err(AdminError::AccountExists(id.to_string()));
@@ -126,7 +133,7 @@ async fn create_account(args: CreateAccountArgs) -> Result<(), AdminError> {
 }
 
 async fn list_accounts(args: DataDirArgs) -> Result<(), AdminError> {
-    let kms = open(&args)?;
+    let kms = open(&args).await?;
     for account in kms.store().list_accounts().await? {
         let created = time::OffsetDateTime::from_unix_timestamp(account.created_at_ms / 1000)
             .ok()

@@ -11,7 +11,7 @@ use trent_core::identity::{BootstrapCredentials, BootstrapOptions};
 use trent_core::{Clock, FileOffsetClock, Kms, PolicyAuthorizer, SystemClock};
 use trent_rootkey::SealedFileRootKey;
 use trent_sigv4::SecretAccessKey;
-use trent_store::SqliteStore;
+use trent_store::{PostgresStore, SqliteStore, Store};
 
 /// Options of `trent serve`.
 #[derive(Debug, Args)]
@@ -19,9 +19,23 @@ pub(crate) struct ServeArgs {
     /// Address to listen on; port 0 picks a free port.
     #[arg(long, env = "TRENT_LISTEN", default_value = "127.0.0.1:4599")]
     listen: SocketAddr,
-    /// Directory holding the database, the sealed root key and the credentials file.
+    /// Directory holding the sealed root key, the credentials file, this node's audit trail
+    /// and (without --database-url) the SQLite database.
     #[arg(long, env = "TRENT_DATA_DIR", default_value = "./trent-data")]
     data_dir: PathBuf,
+    /// Keep the key store in this PostgreSQL database (`postgres://user:password@host:port/db`)
+    /// instead of SQLite in the data directory. Several nodes may share one database; each
+    /// needs the same root key file in its own data directory.
+    #[arg(long, env = "TRENT_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    /// With --database-url: the most connections this node opens.
+    #[arg(long, env = "TRENT_DATABASE_POOL_SIZE", default_value_t = trent_store::POSTGRES_DEFAULT_POOL_SIZE)]
+    database_pool_size: usize,
+    /// With --database-url: how often (ms) this node drops its cached identities (access keys,
+    /// sessions, identity policies and tags), bounding how long an IAM change made through
+    /// another node goes unseen here.
+    #[arg(long, env = "TRENT_IDENTITY_CACHE_TTL_MS", default_value_t = 5_000)]
+    identity_cache_ttl_ms: u64,
     /// How often the background scheduler completes due deletions and rotations (ms).
     #[arg(
         long,
@@ -103,7 +117,15 @@ async fn serve(args: ServeArgs) -> Result<(), ServeError> {
             .map_err(|e| ServeError::Io(std::io::Error::other(e)))??,
         )
     };
-    let store = SqliteStore::open(&data_dir.join("trent.db"))?;
+    let shared_database = args.database_url.as_deref().filter(|url| !url.is_empty());
+    let store: Arc<dyn Store> = match shared_database {
+        Some(url) => {
+            let store = PostgresStore::connect_with_pool_size(url, args.database_pool_size).await?;
+            tracing::info!(store = ?store, "using the PostgreSQL store");
+            Arc::new(store)
+        }
+        None => Arc::new(SqliteStore::open(&data_dir.join("trent.db"))?),
+    };
     let clock: Arc<dyn Clock> = match &args.test_clock_offset_file {
         Some(path) => {
             tracing::warn!(path = %path.display(), "using a test clock offset file");
@@ -111,7 +133,7 @@ async fn serve(args: ServeArgs) -> Result<(), ServeError> {
         }
         None => Arc::new(SystemClock),
     };
-    let kms = Kms::new(Arc::new(store), root_key, Arc::new(PolicyAuthorizer), clock);
+    let kms = Kms::new(store, root_key, Arc::new(PolicyAuthorizer), clock);
     if let Some(audit) = &audit {
         kms.set_usage_ledger(Arc::new(AuditLedger(audit.clone())));
     }
@@ -150,6 +172,22 @@ async fn serve(args: ServeArgs) -> Result<(), ServeError> {
         let stop = wait_stop(stop_rx.clone());
         tokio::spawn(async move { kms.run_scheduler(node_id, interval, stop).await })
     };
+    if shared_database.is_some() {
+        let kms = kms.clone();
+        let every = Duration::from_millis(args.identity_cache_ttl_ms.max(10));
+        let stop = wait_stop(stop_rx.clone());
+        tokio::spawn(async move {
+            tokio::pin!(stop);
+            let mut ticks = tokio::time::interval(every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    () = &mut stop => break,
+                    _ = ticks.tick() => kms.clear_identity_caches(),
+                }
+            }
+        });
+    }
     tokio::spawn(async move {
         shutdown_signal().await;
         let _ = stop_tx.send(true);
