@@ -39,8 +39,6 @@ pub const DEFAULT_POOL_SIZE: usize = 16;
 const POOL_WAIT: Duration = Duration::from_secs(30);
 /// How long opening one connection may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// How many times `put_key_usage` retries when a key it records is deleted concurrently.
-const USAGE_RETRIES: usize = 3;
 
 /// The PostgreSQL implementation of [`Store`].
 ///
@@ -1312,12 +1310,12 @@ impl Store for PostgresStore {
         {
             return Err(StoreError::NotFound);
         }
-        // Foreign keys would cascade (tags, material, usage, grants and their tokens);
-        // deleting aliases and grants explicitly keeps the contract visible here.
+        // Foreign keys cascade to tags, material, usage, and grants with their tokens; aliases
+        // and grants are deleted explicitly to keep the contract visible here. Grant tokens go
+        // with their grants (the cascade), in the same order `delete_grant` deletes them, so
+        // the two cannot deadlock.
         for sql in [
             "DELETE FROM aliases WHERE region = $1 AND target_key_id = $2",
-            "DELETE FROM grant_tokens WHERE grant_seq IN \
-             (SELECT seq FROM grants WHERE region = $1 AND key_id = $2)",
             "DELETE FROM grants WHERE region = $1 AND key_id = $2",
             "DELETE FROM keys WHERE region = $1 AND key_id = $2",
         ] {
@@ -1692,42 +1690,63 @@ impl Store for PostgresStore {
         if usage.is_empty() {
             return Ok(());
         }
-        // One upsert for the whole batch; a later record of the same key replaces an earlier
-        // one, as one insert-or-replace per record would.
+        // A later record of the same key replaces an earlier one, as one insert-or-replace per
+        // record would; sorted, so concurrent flushes from several nodes lock rows in one order.
         let mut latest: BTreeMap<(&str, String), &KeyUsageRecord> = BTreeMap::new();
         for u in usage {
             latest.insert((u.region.as_str(), u.key_id.to_string()), u);
         }
         let regions: Vec<&str> = latest.keys().map(|(r, _)| *r).collect();
         let key_ids: Vec<&str> = latest.keys().map(|(_, k)| k.as_str()).collect();
-        let operations: Vec<&str> = latest.values().map(|u| u.operation.as_str()).collect();
-        let timestamps: Vec<i64> = latest.values().map(|u| u.timestamp_ms).collect();
-        let request_ids: Vec<&str> = latest.values().map(|u| u.request_id.as_str()).collect();
-        let mut attempt = 0;
-        loop {
-            // A key destroyed meanwhile has no row to reference: skip it. If one is destroyed
-            // between the check and the insert, the foreign key refuses the batch: try again.
-            let result = self
-                .execute(
-                    "INSERT INTO key_last_usage \
-                     (region, key_id, operation, timestamp_ms, request_id) \
-                     SELECT u.region, u.key_id, u.operation, u.timestamp_ms, u.request_id \
-                     FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int8[], $5::text[]) \
-                         AS u(region, key_id, operation, timestamp_ms, request_id) \
-                     WHERE EXISTS (SELECT 1 FROM keys k \
-                                   WHERE k.region = u.region AND k.key_id = u.key_id) \
-                     ON CONFLICT (region, key_id) DO UPDATE SET \
-                         operation = excluded.operation, timestamp_ms = excluded.timestamp_ms, \
-                         request_id = excluded.request_id",
-                    &[&regions, &key_ids, &operations, &timestamps, &request_ids],
-                )
-                .await;
-            match result {
-                Err(StoreError::NotFound) if attempt < USAGE_RETRIES => attempt += 1,
-                Err(e) => return Err(e),
-                Ok(_) => return Ok(()),
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.pg()?;
+        // Lock the keys first (shared; it only excludes their deletion), like every other
+        // writer that touches a key's rows, so a concurrent delete_key cannot deadlock with
+        // this. A key destroyed meanwhile is not found here: its record is skipped.
+        let stmt = tx
+            .prepare_cached(
+                "SELECT k.region, k.key_id FROM keys k \
+                 JOIN UNNEST($1::text[], $2::text[]) AS u(region, key_id) \
+                   ON k.region = u.region AND k.key_id = u.key_id \
+                 ORDER BY k.seq FOR KEY SHARE OF k",
+            )
+            .await
+            .pg()?;
+        let present = tx.query(&stmt, &[&regions, &key_ids]).await.pg()?;
+        let mut kept: Vec<&KeyUsageRecord> = Vec::with_capacity(present.len());
+        for row in &present {
+            let region: String = row.try_get(0).col()?;
+            let key_id: String = row.try_get(1).col()?;
+            if let Some(u) = latest.get(&(region.as_str(), key_id)) {
+                kept.push(u);
             }
         }
+        if kept.is_empty() {
+            return tx.commit().await.pg();
+        }
+        kept.sort_by_key(|u| (u.region.as_str(), u.key_id.to_string()));
+        let regions: Vec<&str> = kept.iter().map(|u| u.region.as_str()).collect();
+        let key_ids: Vec<String> = kept.iter().map(|u| u.key_id.to_string()).collect();
+        let operations: Vec<&str> = kept.iter().map(|u| u.operation.as_str()).collect();
+        let timestamps: Vec<i64> = kept.iter().map(|u| u.timestamp_ms).collect();
+        let request_ids: Vec<&str> = kept.iter().map(|u| u.request_id.as_str()).collect();
+        let stmt = tx
+            .prepare_cached(
+                "INSERT INTO key_last_usage (region, key_id, operation, timestamp_ms, request_id) \
+                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int8[], $5::text[]) \
+                 ON CONFLICT (region, key_id) DO UPDATE SET \
+                     operation = excluded.operation, timestamp_ms = excluded.timestamp_ms, \
+                     request_id = excluded.request_id",
+            )
+            .await
+            .pg()?;
+        tx.execute(
+            &stmt,
+            &[&regions, &key_ids, &operations, &timestamps, &request_ids],
+        )
+        .await
+        .pg()?;
+        tx.commit().await.pg()
     }
 
     async fn get_key_usage(

@@ -339,3 +339,76 @@ async fn database_urls_are_rewritten_for_test_databases() {
         "host=h user=u dbname=t1"
     );
 }
+
+/// Deleting keys on one node while another retires their grants and flushes their last use
+/// (a smoke test of the lock order: writers take the key row before the rows that hang off it,
+/// and grants before their tokens; the race windows are narrow, so passing is no proof).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_key_deletion_grant_retirement_and_usage_flushes_do_not_deadlock() {
+    with_fresh_database(|url| async move {
+        let a: Arc<dyn Store> = Arc::new(PostgresStore::connect(&url).await.unwrap());
+        let b: Arc<dyn Store> = Arc::new(PostgresStore::connect(&url).await.unwrap());
+        let account = account();
+        let mut keys = Vec::new();
+        for _ in 0..12 {
+            let k = key(&account);
+            a.create_key(&k, None).await.unwrap();
+            for n in 0..3 {
+                a.create_grant(&grant(&k, n), &format!("t-{}-{n}", k.key_id), 10)
+                    .await
+                    .unwrap();
+            }
+            keys.push(k);
+        }
+        let usage: Vec<trent_store::KeyUsageRecord> = keys
+            .iter()
+            .map(|k| trent_store::KeyUsageRecord {
+                region: k.region.clone(),
+                key_id: k.key_id,
+                operation: "Encrypt".to_owned(),
+                timestamp_ms: 1,
+                request_id: "r".to_owned(),
+            })
+            .collect();
+        let mut tasks = Vec::new();
+        for k in keys.iter().cloned() {
+            let a2 = a.clone();
+            let k2 = k.clone();
+            tasks.push(tokio::spawn(async move {
+                let k = k2;
+                match a2.delete_key(&k.region, &k.key_id).await {
+                    Ok(()) | Err(StoreError::NotFound) => {}
+                    Err(e) => panic!("delete_key: {e}"),
+                }
+            }));
+            let b2 = b.clone();
+            tasks.push(tokio::spawn(async move {
+                for n in 0..3 {
+                    match b2
+                        .delete_grant(&k.region, &k.key_id, &format!("{n:064x}"))
+                        .await
+                    {
+                        Ok(()) | Err(StoreError::NotFound) => {}
+                        Err(e) => panic!("delete_grant: {e}"),
+                    }
+                }
+            }));
+            let (b3, usage) = (b.clone(), usage.clone());
+            tasks.push(tokio::spawn(async move {
+                b3.put_key_usage(&usage).await.unwrap();
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        for k in &keys {
+            assert!(a.get_key(&k.region, &k.key_id).await.unwrap().is_none());
+            assert!(a
+                .get_key_usage(&k.region, &k.key_id)
+                .await
+                .unwrap()
+                .is_none());
+        }
+    })
+    .await;
+}
