@@ -85,7 +85,9 @@ fn trail(server: &TestServer) -> String {
 
 #[tokio::test]
 async fn roles_and_sts_through_boto3_and_the_aws_cli() {
-    let mut server = server();
+    // Debug logging, so that the check below covers everything the server says about requests.
+    let mut server =
+        TestServer::start_with_env(env!("CARGO_BIN_EXE_trent"), &[("TRENT_LOG", "debug")]);
     let work = tempfile::tempdir().unwrap();
     let dir = server.data_dir().to_str().unwrap().to_owned();
     let created = server.run_cli(&[
