@@ -147,6 +147,15 @@ async fn roles_and_sts_through_boto3_and_the_aws_cli() {
         assume.contains("\"roleSessionName\":\"build-1\""),
         "{assume}"
     );
+    let assume: serde_json::Value = serde_json::from_str(assume).unwrap();
+    assert_eq!(
+        assume["resources"],
+        serde_json::json!([{
+            "accountId": ACCOUNT_ID,
+            "type": "AWS::IAM::Role",
+            "ARN": format!("arn:aws:iam::{ACCOUNT_ID}:role/app/deployer"),
+        }])
+    );
     let session_call = events
         .lines()
         .find(|l| l.contains("\"eventName\":\"Encrypt\"") && l.contains("\"AssumedRole\""))
