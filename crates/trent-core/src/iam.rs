@@ -425,7 +425,10 @@ impl Kms {
                     .rsplit_once('/')
                     .map(|(_, n)| n.to_owned())
                     .unwrap_or_default()),
-                _ => Err(null_error("userName")),
+                // AWS's answer when a role session (or root) names no user.
+                _ => Err(IamError::Validation(
+                    "Must specify userName when calling with non-User credentials".to_owned(),
+                )),
             },
         }
     }
