@@ -268,8 +268,7 @@ impl Kms {
         let policy = self.key_policy(key)?;
         let identity = self.identity_policies(ctx).await?;
         self.request_context(ctx, &mut context);
-        context.push("kms:KeySpec", key.key_spec.to_string());
-        context.push("kms:KeyUsage", key.key_usage.to_string());
+        push_key_spec_and_usage(&mut context, key.key_spec, key.key_usage);
         context.push("kms:KeyOrigin", key.origin.to_string());
         context.push("kms:MultiRegion", key.multi_region.to_string());
         context.add_resource_tags(key.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
@@ -551,4 +550,20 @@ pub(crate) fn encryption_context_keys(
     if let Some(ec) = ec {
         context.add_encryption_context(ec);
     }
+}
+
+/// `kms:KeySpec` and `kms:KeyUsage`, and their deprecated spellings `kms:CustomerMasterKeySpec`
+/// and `kms:CustomerMasterKeyUsage` that older policies still use (the spec only for key specs
+/// that have a CustomerMasterKeySpec name).
+pub(crate) fn push_key_spec_and_usage(
+    context: &mut ConditionContext,
+    spec: trent_types::KeySpec,
+    usage: trent_types::KeyUsage,
+) {
+    context.push("kms:KeySpec", spec.to_string());
+    context.push("kms:KeyUsage", usage.to_string());
+    if spec.has_customer_master_key_spec() {
+        context.push("kms:CustomerMasterKeySpec", spec.to_string());
+    }
+    context.push("kms:CustomerMasterKeyUsage", usage.to_string());
 }

@@ -145,6 +145,11 @@ hank = make_user(admin, "hank", [[
                                         "ForAllValues:StringEquals": {"aws:TagKeys": ["env"]}}),
     allow("kms:UntagResource",
           condition={"ForAllValues:StringEquals": {"aws:TagKeys": ["env"]}})]])
+kim = make_user(admin, "kim", [[
+    allow("kms:CreateKey",
+          condition={"StringEquals": {"kms:CustomerMasterKeySpec": "SYMMETRIC_DEFAULT"}}),
+    allow("kms:DescribeKey", condition={"StringEquals": {"kms:KeySpec": "ECC_NIST_P256",
+                                                         "kms:KeyUsage": "SIGN_VERIFY"}})]])
 ivan = make_user(admin, "ivan", [[allow("sts:AssumeRole", role_arn(A, "delegated-role"))]])
 
 make_role(admin, "app-role", [allow("sts:AssumeRole", principal=user_arn(A, "alice"))],
@@ -583,6 +588,15 @@ case("hank UntagResource env", "OK",
      lambda: hank.kms.untag_resource(KeyId=k_hank, TagKeys=["env"]))
 case("hank ScheduleKeyDeletion with the default 30-day window", "OK",
      lambda: hank.kms.schedule_key_deletion(KeyId=k_hank))
+
+case("kim CreateKey SYMMETRIC_DEFAULT (deprecated kms:CustomerMasterKeySpec)", "OK",
+     lambda: kim.kms.create_key())
+case("kim CreateKey RSA_2048", "AccessDeniedException",
+     lambda: kim.kms.create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY"))
+case("kim DescribeKey of a P-256 signing key (kms:KeySpec, kms:KeyUsage)", "OK",
+     describe(kim, k_sign))
+case("kim DescribeKey of a P-256 key agreement key", "AccessDeniedException",
+     describe(kim, k_ecdh))
 
 # --- DryRun: checked last, after authorization (kms-api §3)
 dry = {"DryRun": True}
