@@ -171,6 +171,8 @@ bella = make_user(admin_b, "bella", [[
            "kms:CreateGrant", "kms:DisableKey", "kms:GetKeyPolicy"], f"arn:aws:kms:*:{A}:key/*"),
     allow("sts:AssumeRole", role_arn(A, "ext-role"))]])
 ben = make_user(admin_b, "ben")
+make_role(admin_b, "b-app", [allow("sts:AssumeRole", principal=user_arn(B, "bella"))],
+          [[allow(["kms:Encrypt", "kms:DescribeKey"], f"arn:aws:kms:*:{A}:key/*")]])
 
 
 # ---------------------------------------------------------------- keys
@@ -440,6 +442,14 @@ ext = sessions["bella-ext"]
 case("ext-role session Encrypt in account A", "OK", enc(ext, k_default))
 case("ext-role session Decrypt, role policy does not allow", "AccessDeniedException",
      dec(ext, ct_default))
+case("bella AssumeRole b-app in her own account", "OK",
+     assume(bella, role_arn(B, "b-app"), "bella-b-app"))
+case("b-app session (account B) Encrypt across accounts", "OK",
+     enc(sessions["bella-b-app"], cross_arn))
+case("b-app session (account B) Decrypt across accounts, its policy lacks Decrypt",
+     "AccessDeniedException", dec(sessions["bella-b-app"], ct_cross))
+case("b-app session (account B) Encrypt a key whose policy does not admit B",
+     "AccessDeniedException", enc(sessions["bella-b-app"], key_arn(k_default)))
 case("ivan AssumeRole delegated-role: trust names the account, his IAM allows", "OK",
      assume(ivan, role_arn(A, "delegated-role"), "ivan-delegated"))
 case("alice AssumeRole delegated-role: trust names the account, her IAM does not",
