@@ -16,6 +16,8 @@ pub const KMS_EVENT_SOURCE: &str = "kms.amazonaws.com";
 pub const IAM_EVENT_SOURCE: &str = "iam.amazonaws.com";
 /// `eventSource` of STS calls.
 pub const STS_EVENT_SOURCE: &str = "sts.amazonaws.com";
+/// `resources[].type` of an IAM role.
+pub const IAM_ROLE_RESOURCE_TYPE: &str = "AWS::IAM::Role";
 /// `resources[].type` of a KMS key.
 pub const KMS_KEY_RESOURCE_TYPE: &str = "AWS::KMS::Key";
 
@@ -291,6 +293,16 @@ pub struct Resource {
 }
 
 impl Resource {
+    /// An IAM role (`AWS::IAM::Role`), as AssumeRole events name it; the account is taken from
+    /// the ARN (`arn:aws:iam::<account>:role/…`).
+    pub fn iam_role(arn: &str) -> Self {
+        Self {
+            account_id: arn.split(':').nth(4).unwrap_or_default().to_owned(),
+            resource_type: IAM_ROLE_RESOURCE_TYPE.to_owned(),
+            arn: arn.to_owned(),
+        }
+    }
+
     /// A KMS key resource; the account is taken from the ARN (`arn:aws:kms:<region>:<account>:…`).
     pub fn kms_key(arn: &str) -> Self {
         Self {
@@ -421,6 +433,14 @@ impl AuditEvent {
         if !resource.account_id.is_empty() {
             self.recipient_account_id.clone_from(&resource.account_id);
         }
+        if !self.resources.iter().any(|r| r.arn == resource.arn) {
+            self.resources.push(resource);
+        }
+        self
+    }
+
+    /// Adds a resource other than a key (keys: [`AuditEvent::with_key`]).
+    pub fn with_resource(mut self, resource: Resource) -> Self {
         if !self.resources.iter().any(|r| r.arn == resource.arn) {
             self.resources.push(resource);
         }

@@ -55,7 +55,8 @@ pub use error::AuditError;
 pub use event::{
     format_event_time, is_cryptographic_operation, is_read_only, AuditEvent, IdentityType,
     Resource, SessionAttributes, SessionContext, SessionIssuer, TlsDetails, UserIdentity,
-    EVENT_VERSION, IAM_EVENT_SOURCE, KMS_EVENT_SOURCE, KMS_KEY_RESOURCE_TYPE, STS_EVENT_SOURCE,
+    EVENT_VERSION, IAM_EVENT_SOURCE, IAM_ROLE_RESOURCE_TYPE, KMS_EVENT_SOURCE,
+    KMS_KEY_RESOURCE_TYPE, STS_EVENT_SOURCE,
 };
 pub use log::{AuditLog, AuditOptions, AuditStats, Clock, RecordedEvent, SealInfo};
 pub use query::{

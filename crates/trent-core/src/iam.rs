@@ -290,6 +290,37 @@ pub(crate) fn policy_name_param(params: &IamParams) -> Result<&str, IamError> {
     Ok(name)
 }
 
+/// One page of a list answer: `items` sorted by `key`, those after the request's `Marker`,
+/// at most `MaxItems` of them, and the marker of the next page when there is more.
+pub(crate) fn paginate<T>(
+    mut items: Vec<T>,
+    key: impl Fn(&T) -> &str,
+    params: &IamParams,
+) -> Result<(Vec<T>, Option<String>), IamError> {
+    let limit = max_items(params)?;
+    items.sort_by(|a, b| key(a).cmp(key(b)));
+    if let Some(marker) = params.get("Marker") {
+        items.retain(|item| key(item) > marker);
+    }
+    let truncated = items.len() > limit;
+    items.truncate(limit);
+    let next = if truncated {
+        items.last().map(|last| key(last).to_owned())
+    } else {
+        None
+    };
+    Ok((items, next))
+}
+
+/// `IsTruncated` and, when there is a next page, `Marker`.
+fn page_fields(next: Option<String>) -> Vec<(&'static str, IamValue)> {
+    let mut fields = vec![("IsTruncated", text(next.is_some().to_string()))];
+    if let Some(marker) = next {
+        fields.push(("Marker", text(marker)));
+    }
+    fields
+}
+
 pub(crate) fn max_items(params: &IamParams) -> Result<usize, IamError> {
     match params.get("MaxItems") {
         None => Ok(100),
@@ -425,7 +456,10 @@ impl Kms {
                     .rsplit_once('/')
                     .map(|(_, n)| n.to_owned())
                     .unwrap_or_default()),
-                _ => Err(null_error("userName")),
+                // AWS's answer when a role session (or root) names no user.
+                _ => Err(IamError::Validation(
+                    "Must specify userName when calling with non-User credentials".to_owned(),
+                )),
             },
         }
     }
@@ -679,18 +713,19 @@ impl Kms {
         params: &IamParams,
     ) -> Result<IamResult, IamError> {
         let name = Self::target_user_name(ctx, params)?;
+        max_items(params)?;
         self.authorized_user(ctx, "ListAccessKeys", &name).await?;
         let keys = self
             .store()
             .list_access_keys(&ctx.principal.account, &name)
             .await?;
-        Ok(Some(vec![
-            (
-                "AccessKeyMetadata",
-                IamValue::List(keys.iter().map(access_key_metadata).collect()),
-            ),
-            ("IsTruncated", text("false")),
-        ]))
+        let (keys, next) = paginate(keys, |k| k.access_key_id.as_str(), params)?;
+        let mut fields = vec![(
+            "AccessKeyMetadata",
+            IamValue::List(keys.iter().map(access_key_metadata).collect()),
+        )];
+        fields.extend(page_fields(next));
+        Ok(Some(fields))
     }
 
     async fn iam_put_user_policy(
@@ -769,18 +804,19 @@ impl Kms {
         params: &IamParams,
     ) -> Result<IamResult, IamError> {
         let name = user_name_param(params)?;
+        max_items(params)?;
         self.authorized_user(ctx, "ListUserPolicies", name).await?;
         let policies = self
             .store()
             .list_user_policies(&ctx.principal.account, name)
             .await?;
-        Ok(Some(vec![
-            (
-                "PolicyNames",
-                IamValue::List(policies.into_iter().map(|(n, _)| text(n)).collect()),
-            ),
-            ("IsTruncated", text("false")),
-        ]))
+        let (policies, next) = paginate(policies, |(n, _)| n.as_str(), params)?;
+        let mut fields = vec![(
+            "PolicyNames",
+            IamValue::List(policies.into_iter().map(|(n, _)| text(n)).collect()),
+        )];
+        fields.extend(page_fields(next));
+        Ok(Some(fields))
     }
 
     async fn iam_tag_user(
@@ -834,15 +870,16 @@ impl Kms {
         params: &IamParams,
     ) -> Result<IamResult, IamError> {
         let name = user_name_param(params)?;
+        max_items(params)?;
         self.authorized_user(ctx, "ListUserTags", name).await?;
         let tags = self
             .store()
             .list_user_tags(&ctx.principal.account, name)
             .await?;
-        Ok(Some(vec![
-            ("Tags", tags_value(&tags)),
-            ("IsTruncated", text("false")),
-        ]))
+        let (tags, next) = paginate(tags, |(k, _)| k.as_str(), params)?;
+        let mut fields = vec![("Tags", tags_value(&tags))];
+        fields.extend(page_fields(next));
+        Ok(Some(fields))
     }
 }
 

@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use trent_policy::{ConditionContext, NamedPolicy, PolicyDocument, PolicyKind, PrincipalFacts};
 use trent_store::{KeyRecord, RoleRecord};
@@ -18,6 +19,10 @@ use crate::{Decision, Kms, OpError, RequestContext};
 
 /// Cached entries before a cache is cleared.
 const CACHE_CAPACITY: usize = 4096;
+/// How long a role (its record, policies and tags) is served from this node's cache. A change
+/// made on this node evicts it at once; this bounds how long another node sharing the database
+/// keeps honouring a deleted role's sessions or its old policies.
+const ROLE_CACHE_TTL: Duration = Duration::from_secs(5);
 
 /// The identity policy given to the bootstrap administrator.
 pub(crate) const ADMINISTRATOR_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"AdministratorAccess","Effect":"Allow","Action":"*","Resource":"*"}]}"#;
@@ -32,6 +37,8 @@ pub(crate) struct CallerIdentity {
     pub(crate) policies: Vec<NamedPolicy>,
     pub(crate) tags: BTreeMap<String, String>,
     pub(crate) role: Option<RoleRecord>,
+    /// When a role entry was read from the store (roles are re-read after [`ROLE_CACHE_TTL`]).
+    loaded_at: Option<Instant>,
 }
 
 impl CallerIdentity {
@@ -144,6 +151,7 @@ impl Kms {
             policies,
             tags,
             role: None,
+            loaded_at: None,
         });
         self.cache_identity(cache_key, &identity);
         Ok(identity)
@@ -158,7 +166,12 @@ impl Kms {
     ) -> Result<Arc<CallerIdentity>, OpError> {
         let cache_key = (account.clone(), role_cache_name(role_name));
         if let Some(found) = self.cached_identity(&cache_key) {
-            return Ok(found);
+            if found
+                .loaded_at
+                .is_some_and(|at| at.elapsed() < ROLE_CACHE_TTL)
+            {
+                return Ok(found);
+            }
         }
         let Some(role) = self.store().get_role(account, role_name).await? else {
             // Missing roles are not cached: creating one must be seen at once.
@@ -176,6 +189,7 @@ impl Kms {
             policies,
             tags,
             role: Some(role),
+            loaded_at: Some(Instant::now()),
         });
         self.cache_identity(cache_key, &identity);
         Ok(identity)
@@ -254,8 +268,7 @@ impl Kms {
         let policy = self.key_policy(key)?;
         let identity = self.identity_policies(ctx).await?;
         self.request_context(ctx, &mut context);
-        context.push("kms:KeySpec", key.key_spec.to_string());
-        context.push("kms:KeyUsage", key.key_usage.to_string());
+        push_key_spec_and_usage(&mut context, key.key_spec, key.key_usage);
         context.push("kms:KeyOrigin", key.origin.to_string());
         context.push("kms:MultiRegion", key.multi_region.to_string());
         context.add_resource_tags(key.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
@@ -544,4 +557,20 @@ pub(crate) fn encryption_context_keys(
     if let Some(ec) = ec {
         context.add_encryption_context(ec);
     }
+}
+
+/// `kms:KeySpec` and `kms:KeyUsage`, and their deprecated spellings `kms:CustomerMasterKeySpec`
+/// and `kms:CustomerMasterKeyUsage` that older policies still use (the spec only for key specs
+/// that have a CustomerMasterKeySpec name).
+pub(crate) fn push_key_spec_and_usage(
+    context: &mut ConditionContext,
+    spec: trent_types::KeySpec,
+    usage: trent_types::KeyUsage,
+) {
+    context.push("kms:KeySpec", spec.to_string());
+    context.push("kms:KeyUsage", usage.to_string());
+    if spec.has_customer_master_key_spec() {
+        context.push("kms:CustomerMasterKeySpec", spec.to_string());
+    }
+    context.push("kms:CustomerMasterKeyUsage", usage.to_string());
 }

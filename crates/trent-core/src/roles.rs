@@ -308,6 +308,11 @@ impl Kms {
         let limit = max_items(params)?;
         let prefix = params.get("PathPrefix").unwrap_or("/");
         check_len(prefix, 1, 512, "pathPrefix")?;
+        if !(prefix.starts_with('/') && prefix.bytes().all(|b| (0x21..=0x7f).contains(&b))) {
+            return Err(IamError::Validation(format!(
+                "1 validation error detected: Value '{prefix}' at 'pathPrefix' failed to satisfy constraint: Member must satisfy regular expression pattern: \\u002F[\\u0021-\\u007F]*"
+            )));
+        }
         if let Some(marker) = params.get("Marker") {
             check_len(marker, 1, 320, "marker")?;
         }

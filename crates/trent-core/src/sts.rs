@@ -1038,6 +1038,40 @@ mod tests {
         }
 
         #[tokio::test]
+        async fn another_node_sees_a_deleted_role_within_the_cache_ttl() {
+            let f = fixture(ALICE).await;
+            let (akid, _, token) = assume(&f, "s1").await.unwrap();
+            let other_node = Kms::new(
+                Arc::clone(&f.store),
+                f.root_key.clone(),
+                Arc::new(PolicyAuthorizer),
+                f.clock.clone(),
+            );
+            let session = other_node
+                .lookup_session(&akid, &token)
+                .unwrap()
+                .session
+                .clone();
+            assert_eq!(
+                other_node.session_state(&session).await.unwrap(),
+                SessionState::Active
+            );
+            // Deleted through the first node: the other one has no eviction to go by.
+            let account: AccountId = "111122223333".parse().unwrap();
+            f.store.delete_role(&account, "deployer").await.unwrap();
+            f.kms.forget_role(&account, "deployer");
+            assert_eq!(
+                f.kms.session_state(&session).await.unwrap(),
+                SessionState::Revoked
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(5_100)).await;
+            assert_eq!(
+                other_node.session_state(&session).await.unwrap(),
+                SessionState::Revoked
+            );
+        }
+
+        #[tokio::test]
         async fn the_trust_policy_decides_who_may_assume() {
             let f = fixture("arn:aws:iam::111122223333:user/bob").await;
             let err = assume(&f, "s1").await.unwrap_err();

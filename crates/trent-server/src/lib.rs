@@ -438,6 +438,13 @@ async fn handle_query(
         if let Some(session) = &session {
             event = event.with_session_context(session_context(session));
         }
+        if let (query::QueryService::Sts, "AssumeRole", Some(role_arn)) =
+            (service, action.as_str(), params.get("RoleArn"))
+        {
+            if role_arn.starts_with("arn:aws:iam::") && role_arn.len() <= 2048 {
+                event = event.with_resource(trent_audit::Resource::iam_role(role_arn));
+            }
+        }
         if let Some(elements) = &result_elements {
             event = event.with_response_elements(elements);
         }

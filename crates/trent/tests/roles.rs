@@ -85,7 +85,9 @@ fn trail(server: &TestServer) -> String {
 
 #[tokio::test]
 async fn roles_and_sts_through_boto3_and_the_aws_cli() {
-    let mut server = server();
+    // Debug logging, so that the check below covers everything the server says about requests.
+    let mut server =
+        TestServer::start_with_env(env!("CARGO_BIN_EXE_trent"), &[("TRENT_LOG", "debug")]);
     let work = tempfile::tempdir().unwrap();
     let dir = server.data_dir().to_str().unwrap().to_owned();
     let created = server.run_cli(&[
@@ -144,6 +146,15 @@ async fn roles_and_sts_through_boto3_and_the_aws_cli() {
     assert!(
         assume.contains("\"roleSessionName\":\"build-1\""),
         "{assume}"
+    );
+    let assume: serde_json::Value = serde_json::from_str(assume).unwrap();
+    assert_eq!(
+        assume["resources"],
+        serde_json::json!([{
+            "accountId": ACCOUNT_ID,
+            "type": "AWS::IAM::Role",
+            "ARN": format!("arn:aws:iam::{ACCOUNT_ID}:role/app/deployer"),
+        }])
     );
     let session_call = events
         .lines()

@@ -31,8 +31,7 @@ pub(crate) async fn run(
     let tags = validate_tags(req.tags.as_deref().unwrap_or_default())?;
     let policy_document = req.policy.as_deref().map(parse_key_policy).transpose()?;
     let mut context = trent_policy::ConditionContext::new();
-    context.push("kms:KeySpec", key_spec.to_string());
-    context.push("kms:KeyUsage", key_usage.to_string());
+    crate::policy::push_key_spec_and_usage(&mut context, key_spec, key_usage);
     context.push("kms:KeyOrigin", origin.to_string());
     context.push(
         "kms:MultiRegion",

@@ -145,6 +145,11 @@ hank = make_user(admin, "hank", [[
                                         "ForAllValues:StringEquals": {"aws:TagKeys": ["env"]}}),
     allow("kms:UntagResource",
           condition={"ForAllValues:StringEquals": {"aws:TagKeys": ["env"]}})]])
+kim = make_user(admin, "kim", [[
+    allow("kms:CreateKey",
+          condition={"StringEquals": {"kms:CustomerMasterKeySpec": "SYMMETRIC_DEFAULT"}}),
+    allow("kms:DescribeKey", condition={"StringEquals": {"kms:KeySpec": "ECC_NIST_P256",
+                                                         "kms:KeyUsage": "SIGN_VERIFY"}})]])
 ivan = make_user(admin, "ivan", [[allow("sts:AssumeRole", role_arn(A, "delegated-role"))]])
 
 make_role(admin, "app-role", [allow("sts:AssumeRole", principal=user_arn(A, "alice"))],
@@ -166,6 +171,8 @@ bella = make_user(admin_b, "bella", [[
            "kms:CreateGrant", "kms:DisableKey", "kms:GetKeyPolicy"], f"arn:aws:kms:*:{A}:key/*"),
     allow("sts:AssumeRole", role_arn(A, "ext-role"))]])
 ben = make_user(admin_b, "ben")
+make_role(admin_b, "b-app", [allow("sts:AssumeRole", principal=user_arn(B, "bella"))],
+          [[allow(["kms:Encrypt", "kms:DescribeKey"], f"arn:aws:kms:*:{A}:key/*")]])
 
 
 # ---------------------------------------------------------------- keys
@@ -435,6 +442,14 @@ ext = sessions["bella-ext"]
 case("ext-role session Encrypt in account A", "OK", enc(ext, k_default))
 case("ext-role session Decrypt, role policy does not allow", "AccessDeniedException",
      dec(ext, ct_default))
+case("bella AssumeRole b-app in her own account", "OK",
+     assume(bella, role_arn(B, "b-app"), "bella-b-app"))
+case("b-app session (account B) Encrypt across accounts", "OK",
+     enc(sessions["bella-b-app"], cross_arn))
+case("b-app session (account B) Decrypt across accounts, its policy lacks Decrypt",
+     "AccessDeniedException", dec(sessions["bella-b-app"], ct_cross))
+case("b-app session (account B) Encrypt a key whose policy does not admit B",
+     "AccessDeniedException", enc(sessions["bella-b-app"], key_arn(k_default)))
 case("ivan AssumeRole delegated-role: trust names the account, his IAM allows", "OK",
      assume(ivan, role_arn(A, "delegated-role"), "ivan-delegated"))
 case("alice AssumeRole delegated-role: trust names the account, her IAM does not",
@@ -583,6 +598,15 @@ case("hank UntagResource env", "OK",
      lambda: hank.kms.untag_resource(KeyId=k_hank, TagKeys=["env"]))
 case("hank ScheduleKeyDeletion with the default 30-day window", "OK",
      lambda: hank.kms.schedule_key_deletion(KeyId=k_hank))
+
+case("kim CreateKey SYMMETRIC_DEFAULT (deprecated kms:CustomerMasterKeySpec)", "OK",
+     lambda: kim.kms.create_key())
+case("kim CreateKey RSA_2048", "AccessDeniedException",
+     lambda: kim.kms.create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY"))
+case("kim DescribeKey of a P-256 signing key (kms:KeySpec, kms:KeyUsage)", "OK",
+     describe(kim, k_sign))
+case("kim DescribeKey of a P-256 key agreement key", "AccessDeniedException",
+     describe(kim, k_ecdh))
 
 # --- DryRun: checked last, after authorization (kms-api §3)
 dry = {"DryRun": True}

@@ -89,6 +89,33 @@ got = iam.get_user_policy(UserName="alice", PolicyName="kms-use")
 assert got["PolicyDocument"] == json.loads(use_policy), got
 assert iam.list_user_policies(UserName="alice")["PolicyNames"] == ["kms-use"]
 
+# ---- every list pages with MaxItems and Marker ----
+for name in ["p-b", "p-a", "p-c"]:
+    iam.put_user_policy(UserName="alice", PolicyName=name, PolicyDocument=use_policy)
+page = iam.list_user_policies(UserName="alice", MaxItems=2)
+assert page["PolicyNames"] == ["kms-use", "p-a"] and page["IsTruncated"], page
+page = iam.list_user_policies(UserName="alice", MaxItems=2, Marker=page["Marker"])
+assert page["PolicyNames"] == ["p-b", "p-c"] and not page["IsTruncated"], page
+assert "Marker" not in page, page
+names = [n for p in iam.get_paginator("list_user_policies").paginate(
+    UserName="alice", PaginationConfig={"PageSize": 1}) for n in p["PolicyNames"]]
+assert names == ["kms-use", "p-a", "p-b", "p-c"], names
+for name in ["p-a", "p-b", "p-c"]:
+    iam.delete_user_policy(UserName="alice", PolicyName=name)
+iam.tag_user(UserName="alice", Tags=[{"Key": k, "Value": "v"} for k in ["t3", "t1", "t2"]])
+page = iam.list_user_tags(UserName="alice", MaxItems=2)
+assert [t["Key"] for t in page["Tags"]] == ["t1", "t2"] and page["IsTruncated"], page
+page = iam.list_user_tags(UserName="alice", Marker=page["Marker"])
+assert [t["Key"] for t in page["Tags"]] == ["t3"] and not page["IsTruncated"], page
+iam.untag_user(UserName="alice", TagKeys=["t1", "t2", "t3"])
+second = iam.create_access_key(UserName="alice")["AccessKey"]["AccessKeyId"]
+page = iam.list_access_keys(UserName="alice", MaxItems=1)
+assert len(page["AccessKeyMetadata"]) == 1 and page["IsTruncated"], page
+rest = iam.list_access_keys(UserName="alice", Marker=page["Marker"])
+ids = {page["AccessKeyMetadata"][0]["AccessKeyId"], rest["AccessKeyMetadata"][0]["AccessKeyId"]}
+assert ids == {alice_key, second} and not rest["IsTruncated"], (page, rest)
+iam.delete_access_key(UserName="alice", AccessKeyId=second)
+
 key = kms.create_key(Description="default policy")["KeyMetadata"]["KeyId"]
 alice_kms = client("kms", alice_key, alice_secret)
 alice_iam = client("iam", alice_key, alice_secret)

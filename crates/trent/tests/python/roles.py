@@ -167,6 +167,9 @@ assert code == "AccessDeniedException", code
 assert message.startswith(f"User: {SESSION} is not authorized to perform: kms:CreateKey"), message
 code, _, status = error_of(s_iam.list_roles)
 assert (code, status) == ("AccessDenied", 403), code
+code, message, status = error_of(s_iam.get_user)
+assert (code, status) == ("ValidationError", 400), code
+assert message == "Must specify userName when calling with non-User credentials", message
 # A policy change of the role reaches its sessions at once.
 iam.delete_role_policy(RoleName="deployer", PolicyName="use")
 code, _, _ = error_of(s_kms.encrypt, KeyId=key, Plaintext=b"x")
