@@ -126,9 +126,24 @@ impl Kms {
             Lookup::Miss(generation) => generation,
         };
         let fetched = Instant::now();
-        let Some(record) = self.store().get_key(region, key_id).await? else {
+        // The current material comes along in the same store round trip: a call that misses
+        // the key record usually misses its material too (many keys in use).
+        let Some((record, material)) = self
+            .store()
+            .get_key_with_current_material(region, key_id)
+            .await?
+        else {
             return Ok(None);
         };
+        if let Some(material) = material {
+            // Best effort: a material that does not unwrap fails the call that needs it, with
+            // that call's error, not a call (DescribeKey, say) that does not.
+            let _ = self.inner.materials.get_or_unwrap(
+                self.inner.root_key.as_ref(),
+                &crate::keys::key_arn(&record),
+                &material,
+            );
+        }
         let record = Arc::new(record);
         cache.insert(generation, Arc::clone(&record), fetched);
         Ok(Some(record))
