@@ -188,7 +188,7 @@ impl Kms {
         context.push("kms:KeyOrigin", key.origin.to_string());
         context.push("kms:MultiRegion", key.multi_region.to_string());
         context.add_resource_tags(key.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        if mentions_resource_aliases(&key.policy, &identity.policies) {
+        if mentions_resource_aliases(&policy, &identity.policies) {
             let aliases = self
                 .store()
                 .list_aliases(&key.account, &key.region, Some(&key.key_id), None, 51)
@@ -365,16 +365,16 @@ impl Kms {
     }
 }
 
-fn mentions_resource_aliases(key_policy: &str, identity: &[NamedPolicy]) -> bool {
-    const NEEDLE: &str = "kms:resourcealiases";
-    key_policy.to_ascii_lowercase().contains(NEEDLE)
-        || identity.iter().any(|p| {
-            p.document.statements().iter().any(|s| {
-                s.conditions()
-                    .iter()
-                    .any(|c| c.key().eq_ignore_ascii_case("kms:ResourceAliases"))
-            })
+fn mentions_resource_aliases(key_policy: &PolicyDocument, identity: &[NamedPolicy]) -> bool {
+    // On the parsed (cached) documents: no per-request copy or scan of the policy text.
+    let mentions = |document: &PolicyDocument| {
+        document.statements().iter().any(|s| {
+            s.conditions()
+                .iter()
+                .any(|c| c.key().eq_ignore_ascii_case("kms:ResourceAliases"))
         })
+    };
+    mentions(key_policy) || identity.iter().any(|p| mentions(&p.document))
 }
 
 /// The encryption-context condition keys of a request.
