@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use base64::display::Base64Display;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde::de::{self, Visitor};
@@ -75,13 +76,8 @@ impl fmt::Debug for Blob {
 
 impl Serialize for Blob {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        // Encoded in one pass into a buffer that is wiped afterwards (blobs can hold plaintext
-        // and data keys): streaming through `collect_str` costs several times more, because
-        // the encoder's small chunks each go through the formatter and the JSON escaper.
-        let mut encoded =
-            zeroize::Zeroizing::new(String::with_capacity(self.0.len().div_ceil(3) * 4));
-        STANDARD.encode_string(&self.0, &mut encoded);
-        serializer.serialize_str(&encoded)
+        // Streams the encoding into the output without an intermediate String copy.
+        serializer.collect_str(&Base64Display::new(&self.0, &STANDARD))
     }
 }
 
