@@ -118,10 +118,13 @@ pub(crate) fn open_writer(path: &Path) -> Result<Connection, AuditError> {
 /// Page cache of the writer connection, in KiB (SQLite takes a negative number for KiB).
 const WRITER_CACHE_KIB: i64 = -32 * 1024;
 
-/// WAL frames after which the writer checkpoints by itself, as a backstop behind the background
-/// checkpointer (SQLite's default is 1000). Most frames are already copied by then, so the
-/// writer's own checkpoint is short, and it is the one that lets the WAL restart from its start.
-pub(crate) const WRITER_AUTOCHECKPOINT_FRAMES: i64 = 8192;
+/// WAL frames after which the writer checkpoints by itself, behind the background checkpointer
+/// (SQLite's default, 1000). Most frames are already copied by then, so the writer's own
+/// checkpoint is short, and it is the one that lets the WAL restart from its start. Measured
+/// (Encrypt, 1,000 keys, 32 connections): 8,192 frames gave p99 18-32 ms, 2,048 gave 12-18 ms,
+/// 1,000 gave 8-10 ms at equal or better throughput: fewer frames per writer checkpoint means a
+/// shorter stall for the batch that pays for it.
+pub(crate) const WRITER_AUTOCHECKPOINT_FRAMES: i64 = 1000;
 
 /// Opens the connection of the background checkpointer: copies committed WAL frames into the
 /// database file off the writer's path (`PRAGMA wal_checkpoint(PASSIVE)` never blocks the writer).
