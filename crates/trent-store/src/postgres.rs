@@ -109,10 +109,20 @@ impl PostgresStore {
     }
 
     async fn client(&self) -> StoreResult<Object> {
-        self.pool
-            .get()
-            .await
-            .map_err(|e| backend(format!("PostgreSQL connection pool: {e}")))
+        self.pool.get().await.map_err(|e| {
+            // The pool's message alone ("error connecting to server") hides why; add the causes.
+            let mut message = format!("PostgreSQL connection pool: {e}");
+            let mut cause = std::error::Error::source(&e);
+            while let Some(inner) = cause {
+                let text = inner.to_string();
+                if !message.ends_with(&text) {
+                    message.push_str(": ");
+                    message.push_str(&text);
+                }
+                cause = inner.source();
+            }
+            backend(message)
+        })
     }
 }
 
