@@ -89,7 +89,12 @@ CREATE TABLE key_usage (
 ) WITHOUT ROWID;
 "#;
 
-const MIGRATIONS: &[&str] = &[V1];
+/// Version 2: lookups by key ARN go through `event_resources_by_key_id` (an ARN's key id is
+/// its last segment) and then compare the ARN, so the ARN index — one more B-tree page written
+/// at a random place for every event, the more so the more keys are in use — is dropped.
+const V2: &str = "DROP INDEX IF EXISTS event_resources_by_arn;";
+
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// Opens (creating if needed) the database for writing: WAL, `synchronous=FULL`, migrated.
 pub(crate) fn open_writer(path: &Path) -> Result<Connection, AuditError> {
@@ -102,7 +107,36 @@ pub(crate) fn open_writer(path: &Path) -> Result<Connection, AuditError> {
         )));
     }
     conn.pragma_update(None, "synchronous", "FULL")?;
+    // The index B-trees grow with the log and the number of keys; keep their hot pages in
+    // memory instead of re-reading them for every batch (the default is 2 MiB).
+    conn.pragma_update(None, "cache_size", WRITER_CACHE_KIB)?;
+    conn.set_prepared_statement_cache_capacity(32);
     migrate(&mut conn)?;
+    Ok(conn)
+}
+
+/// Page cache of the writer connection, in KiB (SQLite takes a negative number for KiB).
+const WRITER_CACHE_KIB: i64 = -32 * 1024;
+
+/// WAL frames after which the writer checkpoints by itself, behind the background checkpointer
+/// (SQLite's default, 1000). Most frames are already copied by then, so the writer's own
+/// checkpoint is short, and it is the one that lets the WAL restart from its start. Measured
+/// (Encrypt, 1,000 keys, 32 connections): 8,192 frames gave p99 18-32 ms, 2,048 gave 12-18 ms,
+/// 1,000 gave 8-10 ms at equal or better throughput: fewer frames per writer checkpoint means a
+/// shorter stall for the batch that pays for it.
+pub(crate) const WRITER_AUTOCHECKPOINT_FRAMES: i64 = 1000;
+
+/// Opens the connection of the background checkpointer: copies committed WAL frames into the
+/// database file off the writer's path (`PRAGMA wal_checkpoint(PASSIVE)` never blocks the writer).
+pub(crate) fn open_checkpointer(path: &Path) -> Result<Connection, AuditError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    // Never checkpoint on close from this connection's side; the writer owns the WAL's life.
+    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
     Ok(conn)
 }
 

@@ -14,7 +14,7 @@ use trent_rootkey::RootKeyProvider;
 use uuid::Uuid;
 
 use crate::archive::{ArchiveCut, ArchiveReport};
-use crate::db::{db_path, open_reader};
+use crate::db::{db_path, open_checkpointer, open_reader, WRITER_AUTOCHECKPOINT_FRAMES};
 use crate::error::AuditError;
 use crate::event::AuditEvent;
 use crate::query::{self, LastUse, QueryFilter, UsageRow};
@@ -152,7 +152,7 @@ impl AuditLog {
     ) -> Result<Self, AuditError> {
         let path = db_path(path);
         let stats = Arc::new(Stats::default());
-        let writer = Writer::open(
+        let mut writer = Writer::open(
             &path,
             root_key.as_ref(),
             options.digest_every,
@@ -161,11 +161,28 @@ impl AuditLog {
         )?;
         let public_key = writer.key.public().to_vec();
         let reader = open_reader(&path)?;
+        // The background checkpointer: woken after commits, it copies WAL frames into the
+        // database file (and fsyncs it) off the commit path, so the writer's commits rarely
+        // pay for a checkpoint themselves. The writer still checkpoints when the WAL passes
+        // WRITER_AUTOCHECKPOINT_FRAMES, which bounds the WAL and lets it restart.
+        let checkpointer = open_checkpointer(&path)?;
+        writer
+            .conn
+            .pragma_update(None, "wal_autocheckpoint", WRITER_AUTOCHECKPOINT_FRAMES)?;
+        let (signal, wake) = mpsc::sync_channel(1);
+        writer.checkpoint_signal = Some(signal);
+        let checkpoint_thread = std::thread::Builder::new()
+            .name("trent-audit-ckpt".to_owned())
+            .spawn(move || run_checkpointer(&checkpointer, &wake))?;
         let (sender, receiver) = mpsc::channel();
         let max_batch = options.max_batch.max(1);
         let thread = std::thread::Builder::new()
             .name("trent-audit-writer".to_owned())
-            .spawn(move || run_writer(writer, receiver, max_batch))?;
+            .spawn(move || {
+                run_writer(writer, receiver, max_batch);
+                // The writer (and its signal) is gone: the checkpointer finishes and stops.
+                let _ = checkpoint_thread.join();
+            })?;
         tracing::debug!(path = %path.display(), "opened the audit log");
         Ok(Self {
             inner: Arc::new(Inner {
@@ -334,6 +351,22 @@ fn final_seal(writer: &mut Writer) -> Result<Option<SealInfo>, AuditError> {
         tracing::error!(error = %e, "sealing the audit log at shutdown failed");
     }
     sealed
+}
+
+/// How long the checkpointer rests after a checkpoint: commits in that time are copied by the
+/// next one, so one checkpoint (and one `fsync` of the database file) covers many commits.
+const CHECKPOINT_PAUSE: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// The checkpointer thread: after each wake-up (a commit), a passive checkpoint, then a pause.
+/// Checkpoints never affect durability (committed frames are already fsync'd in the WAL); they
+/// only keep the WAL short. Stops when the writer drops its signal.
+fn run_checkpointer(conn: &Connection, wake: &mpsc::Receiver<()>) {
+    while wake.recv().is_ok() {
+        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(error = %e, "background checkpoint of the audit log failed");
+        }
+        std::thread::sleep(CHECKPOINT_PAUSE);
+    }
 }
 
 /// The writer thread: takes the first queued message, then everything else already queued (up

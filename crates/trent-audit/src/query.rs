@@ -64,7 +64,11 @@ fn build_sql(filter: &QueryFilter) -> (String, Vec<SqlValue>) {
     }
     if let Some(key) = &filter.key {
         if key.starts_with("arn:") {
-            sql.push_str(" AND seq IN (SELECT seq FROM event_resources WHERE arn = ?)");
+            // Through the key-id index (the ARN's last segment), then the exact ARN.
+            sql.push_str(
+                " AND seq IN (SELECT seq FROM event_resources WHERE key_id = ? AND arn = ?)",
+            );
+            args.push(SqlValue::Text(crate::db::resource_key_id(key).to_owned()));
             args.push(SqlValue::Text(key.clone()));
         } else {
             sql.push_str(" AND seq IN (SELECT seq FROM event_resources WHERE key_id = ?)");

@@ -4,10 +4,10 @@
 //! writers (the server and an archiving CLI) can share a file, and rows appended behind the
 //! writer's back are refused rather than signed.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use trent_rootkey::RootKeyProvider;
@@ -42,6 +42,70 @@ pub(crate) fn prepare(mut event: AuditEvent) -> Result<Prepared, AuditError> {
     })
 }
 
+/// The key-usage changes of one transaction: per `(key ARN, event name)`, how many successful
+/// calls it holds and the newest one's time, eventID, requestID and seq.
+#[derive(Default)]
+struct UsageBatch<'a> {
+    rows: HashMap<(&'a str, &'a str), UsageDelta<'a>>,
+}
+
+struct UsageDelta<'a> {
+    count: i64,
+    last_time: i64,
+    last_event_id: &'a str,
+    last_request_id: &'a str,
+    last_seq: i64,
+}
+
+impl<'a> UsageBatch<'a> {
+    /// Counts one call; events arrive in seq order, so the last one added is the newest.
+    fn add(&mut self, arn: &'a str, index: &'a IndexFields, request_id: &'a str, seq: i64) {
+        let delta = self
+            .rows
+            .entry((arn, index.event_name.as_str()))
+            .or_insert(UsageDelta {
+                count: 0,
+                last_time: index.event_time,
+                last_event_id: &index.event_id,
+                last_request_id: request_id,
+                last_seq: seq,
+            });
+        delta.count += 1;
+        delta.last_time = index.event_time;
+        delta.last_event_id = &index.event_id;
+        delta.last_request_id = request_id;
+        delta.last_seq = seq;
+    }
+
+    /// One upsert per distinct `(key, operation)`, in key order (neighbouring B-tree pages).
+    fn write(self, tx: &Connection) -> Result<(), AuditError> {
+        if self.rows.is_empty() {
+            return Ok(());
+        }
+        let mut upsert = tx.prepare_cached(
+            "INSERT INTO key_usage (key_arn, event_name, count, last_time, last_event_id, \
+             last_request_id, last_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+             ON CONFLICT (key_arn, event_name) DO UPDATE SET count = count + excluded.count, \
+             last_time = excluded.last_time, last_event_id = excluded.last_event_id, \
+             last_request_id = excluded.last_request_id, last_seq = excluded.last_seq",
+        )?;
+        let mut rows: Vec<_> = self.rows.into_iter().collect();
+        rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        for ((arn, event_name), d) in rows {
+            upsert.execute(params![
+                arn,
+                event_name,
+                d.count,
+                d.last_time,
+                d.last_event_id,
+                d.last_request_id,
+                d.last_seq,
+            ])?;
+        }
+        Ok(())
+    }
+}
+
 /// Counters shared with [`crate::AuditLog::stats`].
 #[derive(Debug, Default)]
 pub(crate) struct Stats {
@@ -70,6 +134,44 @@ pub(crate) struct Writer {
     /// The head this writer last wrote and the tail it describes: when the stored head and
     /// tail are still exactly these, the next transaction skips re-verifying signatures.
     pub(crate) cache: Option<(Signed, Tail)>,
+    /// Wakes the background checkpointer after each commit (see [`crate::log`]).
+    pub(crate) checkpoint_signal: Option<mpsc::SyncSender<()>>,
+}
+
+/// A `BEGIN IMMEDIATE` … `COMMIT` transaction whose two statements come from the connection's
+/// statement cache (rusqlite's `Transaction` parses them anew every time); rolled back on drop
+/// unless committed.
+struct CachedTx<'c> {
+    conn: &'c Connection,
+    open: bool,
+}
+
+impl<'c> CachedTx<'c> {
+    fn begin(conn: &'c Connection) -> Result<Self, AuditError> {
+        conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+        Ok(Self { conn, open: true })
+    }
+
+    fn commit(mut self) -> Result<(), AuditError> {
+        self.conn.prepare_cached("COMMIT")?.execute([])?;
+        self.open = false;
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for CachedTx<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.conn
+    }
+}
+
+impl Drop for CachedTx<'_> {
+    fn drop(&mut self) {
+        if self.open && !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
 }
 
 impl Writer {
@@ -115,6 +217,7 @@ impl Writer {
             clock,
             stats,
             cache: None,
+            checkpoint_signal: None,
         };
         load_tail(&writer.conn, &writer.key)?;
         Ok(writer)
@@ -127,9 +230,7 @@ impl Writer {
         &mut self,
         messages: &[Vec<Prepared>],
     ) -> Result<Vec<Result<Vec<RecordedEvent>, AuditError>>, AuditError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = CachedTx::begin(&self.conn)?;
         let mut tail = match self.cache.take() {
             Some(cached) => cached_tail(&tx, &self.key, cached)?,
             None => load_tail(&tx, &self.key)?,
@@ -146,15 +247,11 @@ impl Writer {
             let mut insert_resource = tx.prepare_cached(
                 "INSERT INTO event_resources (seq, arn, key_id) VALUES (?1, ?2, ?3)",
             )?;
-            let mut upsert_usage = tx.prepare_cached(
-                "INSERT INTO key_usage (key_arn, event_name, count, last_time, last_event_id, \
-                 last_request_id, last_seq) VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6) \
-                 ON CONFLICT (key_arn, event_name) DO UPDATE SET count = count + 1, \
-                 last_time = excluded.last_time, last_event_id = excluded.last_event_id, \
-                 last_request_id = excluded.last_request_id, last_seq = excluded.last_seq",
-            )?;
             let mut exists = tx.prepare_cached("SELECT 1 FROM events WHERE event_id = ?1")?;
             let mut batch_ids: HashSet<&str> = HashSet::new();
+            // Key-usage counters of this batch, aggregated per (key, operation): one upsert per
+            // distinct pair per transaction instead of one per event.
+            let mut usage = UsageBatch::default();
             for message in messages {
                 let mut duplicate = None;
                 let mut message_ids = HashSet::new();
@@ -191,14 +288,7 @@ impl Writer {
                         insert_resource.execute(params![seq_sql, arn, key_id])?;
                     }
                     for arn in metered_keys(&prepared.event) {
-                        upsert_usage.execute(params![
-                            arn,
-                            index.event_name,
-                            index.event_time,
-                            index.event_id,
-                            prepared.event.request_id,
-                            seq_sql,
-                        ])?;
+                        usage.add(arn, index, &prepared.event.request_id, seq_sql);
                     }
                     tail.last_seq = seq;
                     tail.last_hash = hash;
@@ -211,6 +301,7 @@ impl Writer {
                 written += recorded.len() as u64;
                 results.push(Ok(recorded));
             }
+            usage.write(&tx)?;
         }
         let mut head = None;
         if written > 0 {
@@ -223,6 +314,10 @@ impl Writer {
         }
         tx.commit()?;
         self.cache = head.map(|head| (head, tail));
+        if let Some(signal) = &self.checkpoint_signal {
+            // Coalesced: a full channel means a checkpoint is already due.
+            let _ = signal.try_send(());
+        }
         self.stats.transactions.fetch_add(1, Ordering::Relaxed);
         self.stats.events.fetch_add(written, Ordering::Relaxed);
         self.stats.digests.fetch_add(digests, Ordering::Relaxed);
@@ -416,15 +511,15 @@ pub(crate) fn write_digest(
         time: format_time(clock)?,
     };
     let signed = key.sign(&body)?;
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO digests (digest_seq, last_seq, body, signature) VALUES (?1, ?2, ?3, ?4)",
-        params![
-            to_i64(body.digest_seq)?,
-            to_i64(body.last_seq)?,
-            signed.body,
-            signed.signature
-        ],
-    )?;
+    )?
+    .execute(params![
+        to_i64(body.digest_seq)?,
+        to_i64(body.last_seq)?,
+        signed.body,
+        signed.signature
+    ])?;
     tail.digest_seq = body.digest_seq;
     tail.digest_last_seq = body.last_seq;
     tail.digest_hash = record_hash(DIGEST_FORMAT, &signed.body);
@@ -450,10 +545,8 @@ pub(crate) fn write_head(
         time: format_time(clock)?,
     };
     let signed = key.sign(&body)?;
-    conn.execute(
-        "INSERT OR REPLACE INTO head (id, body, signature) VALUES (1, ?1, ?2)",
-        params![signed.body, signed.signature],
-    )?;
+    conn.prepare_cached("INSERT OR REPLACE INTO head (id, body, signature) VALUES (1, ?1, ?2)")?
+        .execute(params![signed.body, signed.signature])?;
     Ok(signed)
 }
 
@@ -464,16 +557,23 @@ fn cached_tail(
     key: &SigningKey,
     (head, tail): (Signed, Tail),
 ) -> Result<Tail, AuditError> {
-    let stored_head = load_single(conn, "head")?;
-    let last_event: Option<(i64, Vec<u8>)> = conn
-        .query_row(
-            "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1",
-            [],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
+    // Runs once per transaction: cached statements, not parsed anew each time.
+    let stored_head: Option<Signed> = conn
+        .prepare_cached("SELECT body, signature FROM head WHERE id = 1")?
+        .query_row([], |row| {
+            Ok(Signed {
+                body: row.get(0)?,
+                signature: row.get(1)?,
+            })
+        })
         .optional()?;
-    let newest_digest: Option<i64> =
-        conn.query_row("SELECT MAX(digest_seq) FROM digests", [], |row| row.get(0))?;
+    let last_event: Option<(i64, Vec<u8>)> = conn
+        .prepare_cached("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")?
+        .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?;
+    let newest_digest: Option<i64> = conn
+        .prepare_cached("SELECT MAX(digest_seq) FROM digests")?
+        .query_row([], |row| row.get(0))?;
     let unchanged = stored_head.as_ref() == Some(&head)
         && last_event.as_ref().is_some_and(|(seq, hash)| {
             u64::try_from(*seq).ok() == Some(tail.last_seq) && hash[..] == tail.last_hash[..]

@@ -119,14 +119,13 @@ impl Kms {
             return Err(not_found());
         }
         let key = self
-            .store()
-            .get_key(&ctx.region, &key_id)
+            .load_key(&ctx.region, &key_id)
             .await?
             .ok_or_else(not_found)?;
         if key.account != account {
             return Err(not_found());
         }
-        Ok(key)
+        Ok(KeyRecord::clone(&key))
     }
 
     /// Asks the authorizer about `action` on `key`; `AccessDenied` in AWS's words when refused.
@@ -173,7 +172,7 @@ impl Kms {
         self.authorize_key_with(ctx, action, &key, context).await?;
         for _ in 0..MODIFY_ATTEMPTS {
             let (updated, extra) = change(&key)?;
-            match self.store().update_key(&updated).await {
+            match self.update_key_record(&updated).await {
                 Ok(()) => {
                     let stored = KeyRecord {
                         version: updated.version + 1,

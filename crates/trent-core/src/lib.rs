@@ -15,6 +15,7 @@ mod error;
 mod grants;
 pub mod iam;
 pub mod identity;
+mod keycache;
 mod keys;
 mod material;
 mod ops;
@@ -30,6 +31,7 @@ use std::sync::Arc;
 pub use authz::{AccountBoundaryAuthorizer, Authorizer, Decision, PolicyAuthorizer};
 pub use clock::{Clock, FileOffsetClock, OffsetClock, SystemClock};
 pub use error::{InternalCause, OpError};
+pub use keycache::{DEFAULT_KEY_CACHE_CAPACITY, KEY_CACHE_TTL};
 pub use trent_wire::Operation;
 pub use usage::{LedgerUse, UsageLedger};
 
@@ -153,6 +155,7 @@ struct Inner {
     authorizer: Arc<dyn Authorizer>,
     clock: Arc<dyn Clock>,
     materials: material::MaterialCache,
+    keys: keycache::KeyCache,
     credentials: identity::CredentialCache,
     usage: usage::UsageTracker,
     policies: policy::PolicyCache,
@@ -174,6 +177,27 @@ impl Kms {
         authorizer: Arc<dyn Authorizer>,
         clock: Arc<dyn Clock>,
     ) -> Self {
+        Self::with_key_cache(
+            store,
+            root_key,
+            authorizer,
+            clock,
+            DEFAULT_KEY_CACHE_CAPACITY,
+            KEY_CACHE_TTL,
+        )
+    }
+
+    /// Like [`Kms::new`], with the key-record cache bounded to `capacity` records, each
+    /// trusted for `ttl` (the bound on how late this node sees a key change made by another
+    /// node sharing the database; changes made through this node are seen at once).
+    pub fn with_key_cache(
+        store: Arc<dyn Store>,
+        root_key: Arc<dyn RootKeyProvider>,
+        authorizer: Arc<dyn Authorizer>,
+        clock: Arc<dyn Clock>,
+        capacity: usize,
+        ttl: std::time::Duration,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 store,
@@ -181,6 +205,7 @@ impl Kms {
                 authorizer,
                 clock,
                 materials: material::MaterialCache::new(material::DEFAULT_CACHE_CAPACITY),
+                keys: keycache::KeyCache::new(capacity, ttl),
                 credentials: identity::CredentialCache::default(),
                 usage: usage::UsageTracker::default(),
                 policies: policy::PolicyCache::default(),

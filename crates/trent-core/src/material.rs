@@ -1,7 +1,9 @@
 //! Key material: generation, wrapping by the root key, and a bounded cache of unwrapped material.
 //!
-//! The cache never decides whether a key may be used: every request reads the key record first
-//! (state, existence), so disabling or deleting a key takes effect on the next request. Material
+//! The cache never decides whether a key may be used: every request loads the key record first
+//! (state, existence; from the key-record cache of [`crate::keycache`], which forgets a record on
+//! every change made through this node and trusts it for at most its TTL otherwise), so
+//! disabling or deleting a key takes effect on the next request. Material
 //! for a given (region, key, material id) never changes, so a cached copy cannot go stale; it is
 //! only dropped to bound memory.
 

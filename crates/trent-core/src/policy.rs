@@ -275,7 +275,7 @@ impl Kms {
         if let Some(alias) = ctx.notes.request_alias(&key.key_id) {
             context.push("kms:RequestAlias", alias);
         }
-        if mentions_resource_aliases(&key.policy, &identity.policies) {
+        if mentions_resource_aliases(&policy, &identity.policies) {
             let aliases = self
                 .store()
                 .list_aliases(&key.account, &key.region, Some(&key.key_id), None, 51)
@@ -537,16 +537,16 @@ fn parse_identity_policies(stored: Vec<(String, String)>) -> Vec<NamedPolicy> {
     policies
 }
 
-fn mentions_resource_aliases(key_policy: &str, identity: &[NamedPolicy]) -> bool {
-    const NEEDLE: &str = "kms:resourcealiases";
-    key_policy.to_ascii_lowercase().contains(NEEDLE)
-        || identity.iter().any(|p| {
-            p.document.statements().iter().any(|s| {
-                s.conditions()
-                    .iter()
-                    .any(|c| c.key().eq_ignore_ascii_case("kms:ResourceAliases"))
-            })
+fn mentions_resource_aliases(key_policy: &PolicyDocument, identity: &[NamedPolicy]) -> bool {
+    // On the parsed (cached) documents: no per-request copy or scan of the policy text.
+    let mentions = |document: &PolicyDocument| {
+        document.statements().iter().any(|s| {
+            s.conditions()
+                .iter()
+                .any(|c| c.key().eq_ignore_ascii_case("kms:ResourceAliases"))
         })
+    };
+    mentions(key_policy) || identity.iter().any(|p| mentions(&p.document))
 }
 
 /// The encryption-context condition keys of a request.

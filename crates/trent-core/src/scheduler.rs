@@ -42,9 +42,8 @@ impl Kms {
             let result = if key.key_state == KeyState::PendingDeletion
                 && key.deletion_date_ms.is_some_and(|d| d <= now)
             {
-                match self.store().delete_key(&key.region, &key.key_id).await {
+                match self.delete_key_record(&key.region, &key.key_id).await {
                     Ok(()) => {
-                        self.inner.materials.forget_key(&key.region, &key.key_id);
                         tracing::info!(key = %arn, "deleted key at the end of its waiting period");
                         Ok(true)
                     }

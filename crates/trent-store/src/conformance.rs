@@ -439,6 +439,34 @@ pub async fn keys_create_with_and_without_material_and_reject_duplicates(store: 
     );
     assert_eq!(
         ok(
+            store
+                .get_key_with_current_material(&r, &with_material.key_id)
+                .await,
+            "get_key_with_current_material"
+        ),
+        Some((with_material.clone(), Some(material.clone()))),
+        "store conformance: get_key_with_current_material must return the key and its current material"
+    );
+    assert_eq!(
+        ok(
+            store.get_key_with_current_material(&r, &plain.key_id).await,
+            "get_key_with_current_material"
+        ),
+        Some((plain.clone(), None)),
+        "store conformance: a key without current material comes back without material"
+    );
+    assert_eq!(
+        ok(
+            store
+                .get_key_with_current_material(&r, &KeyId::new_random())
+                .await,
+            "get_key_with_current_material"
+        ),
+        None,
+        "store conformance: get_key_with_current_material of a missing key is None"
+    );
+    assert_eq!(
+        ok(
             store.list_materials(&r, &with_material.key_id).await,
             "list_materials"
         ),

@@ -233,6 +233,23 @@ pub trait Store: Send + Sync + 'static {
         key_id: &KeyId,
         material_id: &KeyMaterialId,
     ) -> StoreResult<Option<MaterialRecord>>;
+    /// Reads a key and its current material version (if it has one) together: what a
+    /// cryptographic call needs when neither is cached. Backends should answer in one round
+    /// trip and from one snapshot; the default reads them one after the other.
+    async fn get_key_with_current_material(
+        &self,
+        region: &Region,
+        key_id: &KeyId,
+    ) -> StoreResult<Option<(KeyRecord, Option<MaterialRecord>)>> {
+        let Some(key) = self.get_key(region, key_id).await? else {
+            return Ok(None);
+        };
+        let material = match &key.current_material_id {
+            Some(id) => self.get_material(region, key_id, id).await?,
+            None => None,
+        };
+        Ok(Some((key, material)))
+    }
     /// Every material version of a key, oldest first.
     async fn list_materials(
         &self,

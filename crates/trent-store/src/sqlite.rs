@@ -301,6 +301,57 @@ const KEY_COLUMNS: &str = "seq, region, key_id, account, created_at_ms, descript
      key_usage, origin, key_state, deletion_date_ms, policy, multi_region, current_material_id, \
      version, rotation_enabled, rotation_period_days, next_rotation_ms, on_demand_rotations";
 
+/// A key with its tags (call inside a read transaction, so both come from one snapshot).
+fn read_key(conn: &Connection, region: &Region, key_id: &KeyId) -> StoreResult<Option<KeyRecord>> {
+    let key = {
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT {KEY_COLUMNS} FROM keys WHERE region = ?1 AND key_id = ?2"
+            ))
+            .db()?;
+        let mut rows = stmt
+            .query(params![region.as_str(), key_id.to_string()])
+            .db()?;
+        match rows.next().db()? {
+            Some(row) => Some(key_from_row(row)?),
+            None => None,
+        }
+    };
+    match key {
+        Some(mut key) => {
+            key.tags = load_tags(conn, key.seq)?;
+            Ok(Some(key))
+        }
+        None => Ok(None),
+    }
+}
+
+/// One material version of a key.
+fn read_material(
+    conn: &Connection,
+    region: &Region,
+    key_id: &KeyId,
+    material_id: &KeyMaterialId,
+) -> StoreResult<Option<MaterialRecord>> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT region, key_id, material_id, wrapped, source, created_at_ms \
+             FROM key_materials WHERE region = ?1 AND key_id = ?2 AND material_id = ?3",
+        )
+        .db()?;
+    let mut rows = stmt
+        .query(params![
+            region.as_str(),
+            key_id.to_string(),
+            material_id.to_string()
+        ])
+        .db()?;
+    match rows.next().db()? {
+        Some(row) => material_from_row(row).map(Some),
+        None => Ok(None),
+    }
+}
+
 /// Decodes a `keys` row selected with [`KEY_COLUMNS`]; tags are loaded separately.
 fn key_from_row(row: &Row<'_>) -> StoreResult<KeyRecord> {
     let current: Option<String> = row.get(13).db()?;
@@ -1114,29 +1165,35 @@ impl Store for SqliteStore {
         self.read(move |conn| {
             // One read transaction so the key and its tags come from the same snapshot.
             let tx = conn.unchecked_transaction().db()?;
-            let key = {
-                let mut stmt = tx
-                    .prepare_cached(&format!(
-                        "SELECT {KEY_COLUMNS} FROM keys WHERE region = ?1 AND key_id = ?2"
-                    ))
-                    .db()?;
-                let mut rows = stmt
-                    .query(params![region.as_str(), key_id.to_string()])
-                    .db()?;
-                match rows.next().db()? {
-                    Some(row) => Some(key_from_row(row)?),
-                    None => None,
-                }
-            };
-            let key = match key {
-                Some(mut key) => {
-                    key.tags = load_tags(&tx, key.seq)?;
-                    Some(key)
+            let key = read_key(&tx, &region, &key_id)?;
+            tx.finish().db()?;
+            Ok(key)
+        })
+        .await
+    }
+
+    async fn get_key_with_current_material(
+        &self,
+        region: &Region,
+        key_id: &KeyId,
+    ) -> StoreResult<Option<(KeyRecord, Option<MaterialRecord>)>> {
+        let region = region.clone();
+        let key_id = *key_id;
+        self.read(move |conn| {
+            // One blocking-pool hop and one snapshot for both.
+            let tx = conn.unchecked_transaction().db()?;
+            let found = match read_key(&tx, &region, &key_id)? {
+                Some(key) => {
+                    let material = match &key.current_material_id {
+                        Some(id) => read_material(&tx, &region, &key_id, id)?,
+                        None => None,
+                    };
+                    Some((key, material))
                 }
                 None => None,
             };
             tx.finish().db()?;
-            Ok(key)
+            Ok(found)
         })
         .await
     }
@@ -1207,26 +1264,8 @@ impl Store for SqliteStore {
         let region = region.clone();
         let key_id = *key_id;
         let material_id = *material_id;
-        self.read(move |conn| {
-            let mut stmt = conn
-                .prepare_cached(
-                    "SELECT region, key_id, material_id, wrapped, source, created_at_ms \
-                     FROM key_materials WHERE region = ?1 AND key_id = ?2 AND material_id = ?3",
-                )
-                .db()?;
-            let mut rows = stmt
-                .query(params![
-                    region.as_str(),
-                    key_id.to_string(),
-                    material_id.to_string()
-                ])
-                .db()?;
-            match rows.next().db()? {
-                Some(row) => material_from_row(row).map(Some),
-                None => Ok(None),
-            }
-        })
-        .await
+        self.read(move |conn| read_material(conn, &region, &key_id, &material_id))
+            .await
     }
 
     async fn list_materials(

@@ -171,12 +171,11 @@ async fn locate_source(
         None => {
             let arn = KeyArn::new(ctx.region.clone(), header.account.clone(), header.key_id);
             let key = kms
-                .store()
-                .get_key(&ctx.region, &header.key_id)
+                .load_key(&ctx.region, &header.key_id)
                 .await?
                 .filter(|k| k.account == header.account)
                 .ok_or_else(|| OpError::NotFound(format!("Key '{arn}' does not exist")))?;
-            key
+            KeyRecord::clone(&key)
         }
     };
     Ok(SourceCiphertext { key, header })

@@ -74,7 +74,7 @@ pub(crate) async fn put(
             policy: text.clone(),
             ..current.clone()
         };
-        match kms.store().update_key(&updated).await {
+        match kms.update_key_record(&updated).await {
             Ok(()) => return Ok(()),
             Err(trent_store::StoreError::Conflict) => {
                 current = kms.resolve_key(ctx, key_id, IdForms::KeyOnly).await?;

@@ -332,7 +332,7 @@ impl Kms {
             current_material_id: Some(material_id),
             ..key
         };
-        self.store().rotate_key(&updated, &record).await
+        self.rotate_key_record(&updated, &record).await
     }
 
     /// Performs the automatic rotation of a key whose rotation is due.
