@@ -305,6 +305,7 @@ mod tests {
                 source_ip: None,
                 user_agent: None,
                 notes: Arc::new(RequestNotes::default()),
+                session: None,
             }
         }
 
