@@ -632,10 +632,16 @@ impl Kms {
             .root_key
             .unwrap(&session_aad(access_key_id), &sealed)
             .ok()?;
-        let payload: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+        let mut payload: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
         if payload.get("v")?.as_u64()? != TOKEN_VERSION {
             return None;
         }
+        // The secret's String is moved out of the parsed token into the zeroizing wrapper, so
+        // no copy of it stays behind in the JSON value.
+        let secret = match payload.get_mut("sk").map(serde_json::Value::take)? {
+            serde_json::Value::String(text) => SecretAccessKey::new(text),
+            _ => return None,
+        };
         let string = |name: &str| payload.get(name)?.as_str().map(str::to_owned);
         let account: AccountId = string("a")?.parse().ok()?;
         let tags = payload
@@ -675,7 +681,6 @@ impl Kms {
             policy,
             source_identity: string("si"),
         });
-        let secret = SecretAccessKey::new(string("sk")?);
         Some(SessionCredential {
             credential: Credential {
                 secret,

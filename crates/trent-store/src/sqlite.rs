@@ -80,6 +80,11 @@ impl SqliteStore {
             )
             .db()?;
             reader.busy_timeout(BUSY_TIMEOUT).db()?;
+            // Reads map the file instead of copying each page through pread into a private
+            // cache: with many keys, most key and material reads miss the caches above.
+            reader
+                .pragma_update(None, "mmap_size", READER_MMAP_BYTES)
+                .db()?;
             readers.push(Mutex::new(reader));
         }
         tracing::debug!(path = %path.display(), "opened SQLite store");
@@ -151,6 +156,10 @@ impl SqliteStore {
         .map_err(|e| StoreError::Backend(Box::new(e)))?
     }
 }
+
+/// How much of the database file each reader maps (SQLite's `mmap_size`); the file is read
+/// through ordinary I/O beyond it.
+const READER_MMAP_BYTES: i64 = 1 << 30;
 
 fn configure_writer(conn: &Connection) -> StoreResult<()> {
     conn.pragma_update(None, "synchronous", "FULL").db()?;
