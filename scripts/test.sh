@@ -19,7 +19,7 @@ fi
 . scripts/lib/postgres.sh
 if [ -z "${TRENT_TEST_POSTGRES_URL:-}" ]; then
   if trent_pg_available; then
-    trap trent_pg_stop EXIT
+    trent_pg_traps
     trent_pg_start
   else
     echo "PostgreSQL is not installed: the PostgreSQL backend tests will be skipped" >&2

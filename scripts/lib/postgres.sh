@@ -3,7 +3,8 @@
 #
 #   trent_pg_available   true if PostgreSQL's server binaries (initdb, pg_ctl) are installed
 #   trent_pg_start       starts a cluster and exports TRENT_TEST_POSTGRES_URL
-#   trent_pg_stop        stops it and removes its directory (safe to call twice; use in a trap)
+#   trent_pg_stop        stops it and removes its directory (safe to call twice)
+#   trent_pg_traps       stops it when the script exits, or is interrupted or terminated
 #
 # initdb refuses to run as root, so as root the cluster runs as the `postgres` user that
 # Debian's package creates. Trust authentication is fine: it listens on loopback only.
@@ -70,4 +71,10 @@ trent_pg_stop() {
     rm -rf "$TRENT_PG_DIR"
     TRENT_PG_DIR=
   fi
+}
+
+trent_pg_traps() {
+  trap trent_pg_stop EXIT
+  trap 'trent_pg_stop; exit 130' INT
+  trap 'trent_pg_stop; exit 143' TERM
 }

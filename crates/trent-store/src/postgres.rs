@@ -109,10 +109,20 @@ impl PostgresStore {
     }
 
     async fn client(&self) -> StoreResult<Object> {
-        self.pool
-            .get()
-            .await
-            .map_err(|e| backend(format!("PostgreSQL connection pool: {e}")))
+        self.pool.get().await.map_err(|e| {
+            // The pool's message alone ("error connecting to server") hides why; add the causes.
+            let mut message = format!("PostgreSQL connection pool: {e}");
+            let mut cause = std::error::Error::source(&e);
+            while let Some(inner) = cause {
+                let text = inner.to_string();
+                if !message.ends_with(&text) {
+                    message.push_str(": ");
+                    message.push_str(&text);
+                }
+                cause = inner.source();
+            }
+            backend(message)
+        })
     }
 }
 
@@ -313,15 +323,17 @@ fn access_key_from_row(row: &Row) -> StoreResult<AccessKeyRecord> {
     })
 }
 
-/// The columns of a key and, from the same snapshot, its tags in insertion order. Select
-/// `FROM keys k`.
+/// The columns of a key `k` and, from the same snapshot, its tags in insertion order.
 const KEY_SELECT: &str = "SELECT k.seq, k.region, k.key_id, k.account, k.created_at_ms, \
      k.description, k.key_spec, k.key_usage, k.origin, k.key_state, k.deletion_date_ms, \
      k.policy, k.multi_region, k.current_material_id, k.version, k.rotation_enabled, \
      k.rotation_period_days, k.next_rotation_ms, k.on_demand_rotations, \
      ARRAY(SELECT t.tag_key FROM key_tags t WHERE t.key_seq = k.seq ORDER BY t.position), \
-     ARRAY(SELECT t.tag_value FROM key_tags t WHERE t.key_seq = k.seq ORDER BY t.position) \
-     FROM keys k";
+     ARRAY(SELECT t.tag_value FROM key_tags t WHERE t.key_seq = k.seq ORDER BY t.position)";
+/// How many columns [`KEY_SELECT`] yields.
+const KEY_COLUMN_COUNT: usize = 21;
+/// [`KEY_SELECT`] over every key: add a `WHERE`.
+const KEY_SELECT_FROM: &str = "FROM keys k";
 
 fn key_from_row(row: &Row) -> StoreResult<KeyRecord> {
     let current: Option<String> = row.try_get(13).col()?;
@@ -368,13 +380,18 @@ fn keys_from_rows(rows: &[Row]) -> StoreResult<Vec<KeyRecord>> {
 const MATERIAL_COLUMNS: &str = "region, key_id, material_id, wrapped, source, created_at_ms";
 
 fn material_from_row(row: &Row) -> StoreResult<MaterialRecord> {
+    material_from_row_at(row, 0)
+}
+
+/// Decodes [`MATERIAL_COLUMNS`] starting at column `at`.
+fn material_from_row_at(row: &Row, at: usize) -> StoreResult<MaterialRecord> {
     Ok(MaterialRecord {
-        region: decode(&text(row, 0)?, "region")?,
-        key_id: decode(&text(row, 1)?, "key id")?,
-        material_id: decode(&text(row, 2)?, "key material id")?,
-        wrapped: row.try_get(3).col()?,
-        source: parse_source(&text(row, 4)?)?,
-        created_at_ms: row.try_get(5).col()?,
+        region: decode(&text(row, at)?, "region")?,
+        key_id: decode(&text(row, at + 1)?, "key id")?,
+        material_id: decode(&text(row, at + 2)?, "key material id")?,
+        wrapped: row.try_get(at + 3).col()?,
+        source: parse_source(&text(row, at + 4)?)?,
+        created_at_ms: row.try_get(at + 5).col()?,
     })
 }
 
@@ -1196,13 +1213,42 @@ impl Store for PostgresStore {
 
     async fn get_key(&self, region: &Region, key_id: &KeyId) -> StoreResult<Option<KeyRecord>> {
         self.query_opt(
-            &format!("{KEY_SELECT} WHERE k.region = $1 AND k.key_id = $2"),
+            &format!("{KEY_SELECT} {KEY_SELECT_FROM} WHERE k.region = $1 AND k.key_id = $2"),
             &[&region.as_str(), &key_id.to_string()],
         )
         .await?
         .as_ref()
         .map(key_from_row)
         .transpose()
+    }
+
+    async fn get_key_with_current_material(
+        &self,
+        region: &Region,
+        key_id: &KeyId,
+    ) -> StoreResult<Option<(KeyRecord, Option<MaterialRecord>)>> {
+        // One statement, so one round trip and one snapshot.
+        let Some(row) = self
+            .query_opt(
+                &format!(
+                    "{KEY_SELECT}, m.region, m.key_id, m.material_id, m.wrapped, m.source, \
+                     m.created_at_ms \
+                     FROM keys k LEFT JOIN key_materials m ON m.region = k.region \
+                       AND m.key_id = k.key_id AND m.material_id = k.current_material_id \
+                     WHERE k.region = $1 AND k.key_id = $2"
+                ),
+                &[&region.as_str(), &key_id.to_string()],
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        let key = key_from_row(&row)?;
+        let material = match row.try_get::<_, Option<String>>(KEY_COLUMN_COUNT).col()? {
+            None => None,
+            Some(_) => Some(material_from_row_at(&row, KEY_COLUMN_COUNT)?),
+        };
+        Ok(Some((key, material)))
     }
 
     async fn update_key(&self, key: &KeyRecord) -> StoreResult<()> {
@@ -1223,7 +1269,7 @@ impl Store for PostgresStore {
         let rows = self
             .query(
                 &format!(
-                    "{KEY_SELECT} WHERE k.account = $1 AND k.region = $2 AND k.seq > $3 \
+                    "{KEY_SELECT} {KEY_SELECT_FROM} WHERE k.account = $1 AND k.region = $2 AND k.seq > $3 \
                      ORDER BY k.seq LIMIT $4"
                 ),
                 &[
@@ -1329,7 +1375,7 @@ impl Store for PostgresStore {
         let rows = self
             .query(
                 &format!(
-                    "{KEY_SELECT} \
+                    "{KEY_SELECT} {KEY_SELECT_FROM} \
                      WHERE (k.key_state = 'PendingDeletion' AND k.deletion_date_ms <= $1) \
                         OR (k.rotation_enabled AND k.key_state = 'Enabled' \
                             AND k.next_rotation_ms <= $1) \

@@ -16,8 +16,8 @@ use trent_testkit::raw::{post_form, Signing};
 use trent_testkit::{TestServer, ACCOUNT_ID};
 
 const BIN: &str = env!("CARGO_BIN_EXE_trent");
-/// What docs/architecture.md promises for a key change made through another node, plus
-/// slack for a loaded test machine.
+/// What docs/architecture.md promises for a key change made through another node (1 s, the
+/// key-record cache's TTL), plus slack for a loaded test machine.
 const KEY_CHANGE_BOUND: Duration = Duration::from_secs(3);
 /// The identity-cache TTL the nodes run with here.
 const IDENTITY_TTL_MS: &str = "300";
