@@ -9,6 +9,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc instead of the system allocator: the request path allocates many small, short-lived
+/// buffers on two tokio workers, where glibc's malloc/free showed as ~11% of a server profile.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Trent: a self-hosted key management service that speaks the AWS KMS API.
 #[derive(Debug, Parser)]
 #[command(name = "trent", version, about)]
