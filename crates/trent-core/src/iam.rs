@@ -290,6 +290,42 @@ pub(crate) fn policy_name_param(params: &IamParams) -> Result<&str, IamError> {
     Ok(name)
 }
 
+/// One page of a path-filtered list (ListUsers, ListRoles): reads the store in name order
+/// from the request's `Marker`, keeps the entries `keep` accepts, and stops after `MaxItems`
+/// of them. Returns the page and the marker of the next page when there is more.
+pub(crate) async fn scan_pages<T, F, Fut>(
+    params: &IamParams,
+    mut fetch: F,
+    name: impl Fn(&T) -> &str,
+    keep: impl Fn(&T) -> bool,
+) -> Result<(Vec<T>, Option<String>), IamError>
+where
+    F: FnMut(Option<String>, usize) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<T>, StoreError>>,
+{
+    let limit = max_items(params)?;
+    let mut after = params.get("Marker").map(str::to_owned);
+    let mut items: Vec<T> = Vec::new();
+    loop {
+        let page = fetch(after.clone(), limit + 1).await?;
+        let full = page.len() == limit + 1;
+        for item in page {
+            after = Some(name(&item).to_owned());
+            if !keep(&item) {
+                continue;
+            }
+            if items.len() == limit {
+                let next = items.last().map(|last| name(last).to_owned());
+                return Ok((items, next));
+            }
+            items.push(item);
+        }
+        if !full {
+            return Ok((items, None));
+        }
+    }
+}
+
 /// One page of a list answer: `items` sorted by `key`, those after the request's `Marker`,
 /// at most `MaxItems` of them, and the marker of the next page when there is more.
 pub(crate) fn paginate<T>(
@@ -313,7 +349,7 @@ pub(crate) fn paginate<T>(
 }
 
 /// `IsTruncated` and, when there is a next page, `Marker`.
-fn page_fields(next: Option<String>) -> Vec<(&'static str, IamValue)> {
+pub(crate) fn page_fields(next: Option<String>) -> Vec<(&'static str, IamValue)> {
     let mut fields = vec![("IsTruncated", text(next.is_some().to_string()))];
     if let Some(marker) = next {
         fields.push(("Marker", text(marker)));
@@ -574,45 +610,23 @@ impl Kms {
         ctx: &RequestContext,
         params: &IamParams,
     ) -> Result<IamResult, IamError> {
-        let limit = max_items(params)?;
+        max_items(params)?;
         let prefix = params.get("PathPrefix").unwrap_or("/");
         let arn = format!("arn:aws:iam::{}:user/*", ctx.principal.account);
         self.authorize_iam(ctx, "iam:ListUsers", &arn).await?;
         let account = &ctx.principal.account;
-        let mut after = params.get("Marker").map(str::to_owned);
-        let mut users = Vec::new();
-        let mut truncated = false;
-        'pages: loop {
-            let page = self
-                .store()
-                .list_users(account, after.as_deref(), limit + 1)
-                .await?;
-            let full = page.len() == limit + 1;
-            for user in page {
-                after = Some(user.user_name.clone());
-                if !user.path.starts_with(prefix) {
-                    continue;
-                }
-                if users.len() == limit {
-                    truncated = true;
-                    break 'pages;
-                }
-                users.push(user);
-            }
-            if !full {
-                break;
-            }
-        }
+        let (users, next) = scan_pages(
+            params,
+            |after, n| async move { self.store().list_users(account, after.as_deref(), n).await },
+            |u| u.user_name.as_str(),
+            |u| u.path.starts_with(prefix),
+        )
+        .await?;
         let mut fields = vec![(
             "Users",
             IamValue::List(users.iter().map(|u| user_value(u, &[])).collect()),
         )];
-        fields.push(("IsTruncated", text(truncated.to_string())));
-        if truncated {
-            if let Some(last) = users.last() {
-                fields.push(("Marker", text(&last.user_name)));
-            }
-        }
+        fields.extend(page_fields(next));
         Ok(Some(fields))
     }
 

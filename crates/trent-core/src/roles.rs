@@ -10,8 +10,9 @@ use trent_policy::{PolicyDocument, PolicyKind, PrincipalEntry};
 use trent_store::{RoleRecord, StoreError};
 
 use crate::iam::{
-    check_len, check_name, iso8601, max_items, null_error, path_param, policy_name_param, required,
-    tags_value, text, url_encode, IamError, IamParams, IamResult, IamValue, MAX_POLICY_CHARS,
+    check_len, check_name, iso8601, max_items, null_error, page_fields, paginate, path_param,
+    policy_name_param, required, scan_pages, tags_value, text, url_encode, IamError, IamParams,
+    IamResult, IamValue, MAX_POLICY_CHARS,
 };
 use crate::identity::{random_string, BASE32};
 use crate::{Kms, RequestContext};
@@ -305,7 +306,7 @@ impl Kms {
         ctx: &RequestContext,
         params: &IamParams,
     ) -> Result<IamResult, IamError> {
-        let limit = max_items(params)?;
+        max_items(params)?;
         let prefix = params.get("PathPrefix").unwrap_or("/");
         check_len(prefix, 1, 512, "pathPrefix")?;
         if !(prefix.starts_with('/') && prefix.bytes().all(|b| (0x21..=0x7f).contains(&b))) {
@@ -319,40 +320,18 @@ impl Kms {
         let arn = format!("arn:aws:iam::{}:role/*", ctx.principal.account);
         self.authorize_iam(ctx, "iam:ListRoles", &arn).await?;
         let account = &ctx.principal.account;
-        let mut after = params.get("Marker").map(str::to_owned);
-        let mut roles = Vec::new();
-        let mut truncated = false;
-        'pages: loop {
-            let page = self
-                .store()
-                .list_roles(account, after.as_deref(), limit + 1)
-                .await?;
-            let full = page.len() == limit + 1;
-            for role in page {
-                after = Some(role.role_name.clone());
-                if !role.path.starts_with(prefix) {
-                    continue;
-                }
-                if roles.len() == limit {
-                    truncated = true;
-                    break 'pages;
-                }
-                roles.push(role);
-            }
-            if !full {
-                break;
-            }
-        }
+        let (roles, next) = scan_pages(
+            params,
+            |after, n| async move { self.store().list_roles(account, after.as_deref(), n).await },
+            |r| r.role_name.as_str(),
+            |r| r.path.starts_with(prefix),
+        )
+        .await?;
         let mut fields = vec![(
             "Roles",
             IamValue::List(roles.iter().map(|r| role_value(r, &[], false)).collect()),
         )];
-        fields.push(("IsTruncated", text(truncated.to_string())));
-        if truncated {
-            if let Some(last) = roles.last() {
-                fields.push(("Marker", text(&last.role_name)));
-            }
-        }
+        fields.extend(page_fields(next));
         Ok(Some(fields))
     }
 
@@ -517,30 +496,18 @@ impl Kms {
         params: &IamParams,
     ) -> Result<IamResult, IamError> {
         let name = role_name_param(params)?;
-        let limit = max_items(params)?;
+        max_items(params)?;
         self.authorized_role(ctx, "ListRolePolicies", name).await?;
-        let names: Vec<String> = self
+        let policies = self
             .store()
             .list_role_policies(&ctx.principal.account, name)
-            .await?
-            .into_iter()
-            .map(|(n, _)| n)
-            .filter(|n| params.get("Marker").is_none_or(|m| n.as_str() > m))
-            .collect();
-        let truncated = names.len() > limit;
-        let page = &names[..names.len().min(limit)];
-        let mut fields = vec![
-            (
-                "PolicyNames",
-                IamValue::List(page.iter().map(text).collect()),
-            ),
-            ("IsTruncated", text(truncated.to_string())),
-        ];
-        if truncated {
-            if let Some(last) = page.last() {
-                fields.push(("Marker", text(last)));
-            }
-        }
+            .await?;
+        let (policies, next) = paginate(policies, |(n, _)| n.as_str(), params)?;
+        let mut fields = vec![(
+            "PolicyNames",
+            IamValue::List(policies.into_iter().map(|(n, _)| text(n)).collect()),
+        )];
+        fields.extend(page_fields(next));
         Ok(Some(fields))
     }
 
@@ -595,26 +562,15 @@ impl Kms {
         params: &IamParams,
     ) -> Result<IamResult, IamError> {
         let name = role_name_param(params)?;
-        let limit = max_items(params)?;
+        max_items(params)?;
         self.authorized_role(ctx, "ListRoleTags", name).await?;
-        let tags: Vec<(String, String)> = self
+        let tags = self
             .store()
             .list_role_tags(&ctx.principal.account, name)
-            .await?
-            .into_iter()
-            .filter(|(k, _)| params.get("Marker").is_none_or(|m| k.as_str() > m))
-            .collect();
-        let truncated = tags.len() > limit;
-        let page = &tags[..tags.len().min(limit)];
-        let mut fields = vec![
-            ("Tags", tags_value(page)),
-            ("IsTruncated", text(truncated.to_string())),
-        ];
-        if truncated {
-            if let Some((last, _)) = page.last() {
-                fields.push(("Marker", text(last)));
-            }
-        }
+            .await?;
+        let (tags, next) = paginate(tags, |(k, _)| k.as_str(), params)?;
+        let mut fields = vec![("Tags", tags_value(&tags))];
+        fields.extend(page_fields(next));
         Ok(Some(fields))
     }
 }
