@@ -271,24 +271,48 @@ fn mac_algorithm(key: &KeyRecord, requested: Option<&str>) -> Result<MacAlgorith
     }
 }
 
+/// The shared steps of GenerateMac and VerifyMac: resolve and authorize the key with
+/// `kms:MacAlgorithm`, check its usage and the algorithm, honour DryRun, load the material.
+async fn mac_key(
+    kms: &Kms,
+    ctx: &RequestContext,
+    operation: &str,
+    key_id: Option<&String>,
+    grant_tokens: Option<&Vec<String>>,
+    requested: Option<&str>,
+    dry_run: Option<bool>,
+) -> Result<(KeyRecord, MacAlgorithm, Arc<KeyMaterial>), OpError> {
+    let key = usable_key(
+        kms,
+        ctx,
+        key_id,
+        &format!("kms:{operation}"),
+        grant_tokens,
+        optional_context("kms:MacAlgorithm", requested),
+    )
+    .await?;
+    require_usage(&key, KeyUsage::GenerateVerifyMac, operation)?;
+    let algorithm = mac_algorithm(&key, requested)?;
+    check_dry_run(dry_run)?;
+    let (_, material) = kms.current_material(&key).await?;
+    Ok((key, algorithm, material))
+}
+
 pub(crate) async fn generate_mac(
     kms: &Kms,
     ctx: &RequestContext,
     req: GenerateMacRequest,
 ) -> Result<GenerateMacResponse, OpError> {
-    let key = usable_key(
+    let (key, algorithm, material) = mac_key(
         kms,
         ctx,
+        "GenerateMac",
         req.key_id.as_ref(),
-        "kms:GenerateMac",
         req.grant_tokens.as_ref(),
-        optional_context("kms:MacAlgorithm", req.mac_algorithm.as_deref()),
+        req.mac_algorithm.as_deref(),
+        req.dry_run,
     )
     .await?;
-    require_usage(&key, KeyUsage::GenerateVerifyMac, "GenerateMac")?;
-    let algorithm = mac_algorithm(&key, req.mac_algorithm.as_deref())?;
-    check_dry_run(req.dry_run)?;
-    let (_, material) = kms.current_material(&key).await?;
     let message = req
         .message
         .as_ref()
@@ -309,19 +333,16 @@ pub(crate) async fn verify_mac(
     ctx: &RequestContext,
     req: VerifyMacRequest,
 ) -> Result<VerifyMacResponse, OpError> {
-    let key = usable_key(
+    let (key, algorithm, material) = mac_key(
         kms,
         ctx,
+        "VerifyMac",
         req.key_id.as_ref(),
-        "kms:VerifyMac",
         req.grant_tokens.as_ref(),
-        optional_context("kms:MacAlgorithm", req.mac_algorithm.as_deref()),
+        req.mac_algorithm.as_deref(),
+        req.dry_run,
     )
     .await?;
-    require_usage(&key, KeyUsage::GenerateVerifyMac, "VerifyMac")?;
-    let algorithm = mac_algorithm(&key, req.mac_algorithm.as_deref())?;
-    check_dry_run(req.dry_run)?;
-    let (_, material) = kms.current_material(&key).await?;
     let message = req
         .message
         .as_ref()
