@@ -11,11 +11,14 @@
 //! - **Across nodes sharing one database, within [`KEY_CACHE_TTL`].** A cached record older than
 //!   that is read again, so a key disabled, deleted, re-policied or rotated on another node is
 //!   seen here at most that long afterwards. (Read-modify-write operations are never lost: the
-//!   store's version check turns a stale read into a conflict and a fresh read.)
+//!   store's version check turns a stale read into a conflict and a fresh read.) A server on
+//!   SQLite is the only writer of its store (`trent serve` locks its data directory), so it
+//!   passes `Duration::MAX`: its records are never re-read for age, only after a change.
 //!
-//! Bound: at most `capacity` records (default [`DEFAULT_KEY_CACHE_CAPACITY`]), least recently
-//! used evicted first. A record is about 1–2 KiB (mostly its policy text), so the default bounds
-//! the cache at roughly 64–128 MiB however many keys the store holds.
+//! Bound: at most `capacity` records (default [`DEFAULT_KEY_CACHE_CAPACITY`]; `trent serve
+//! --key-cache-records`), least recently used evicted first. A record is about 1–2 KiB (mostly
+//! its policy text), so the default bounds the cache at roughly 64–128 MiB however many keys the
+//! store holds. The unwrapped-material cache ([`crate::material`]) holds as many versions.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};

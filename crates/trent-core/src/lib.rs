@@ -187,9 +187,11 @@ impl Kms {
         )
     }
 
-    /// Like [`Kms::new`], with the key-record cache bounded to `capacity` records, each
-    /// trusted for `ttl` (the bound on how late this node sees a key change made by another
-    /// node sharing the database; changes made through this node are seen at once).
+    /// Like [`Kms::new`], with the key-record cache bounded to `capacity` records (and the
+    /// unwrapped-material cache to as many versions), each record trusted for `ttl` (the bound
+    /// on how late this node sees a key change made by another node sharing the database;
+    /// changes made through this node are seen at once). `Duration::MAX` never re-reads a
+    /// cached record: for a node that is the only writer of its store.
     pub fn with_key_cache(
         store: Arc<dyn Store>,
         root_key: Arc<dyn RootKeyProvider>,
@@ -204,7 +206,7 @@ impl Kms {
                 root_key,
                 authorizer,
                 clock,
-                materials: material::MaterialCache::new(material::DEFAULT_CACHE_CAPACITY),
+                materials: material::MaterialCache::new(capacity),
                 keys: keycache::KeyCache::new(capacity, ttl),
                 credentials: identity::CredentialCache::default(),
                 usage: usage::UsageTracker::default(),

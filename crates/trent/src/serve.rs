@@ -36,6 +36,12 @@ pub(crate) struct ServeArgs {
     /// another node goes unseen here.
     #[arg(long, env = "TRENT_IDENTITY_CACHE_TTL_MS", default_value_t = 5_000)]
     identity_cache_ttl_ms: u64,
+    /// Key records (and as many unwrapped material versions) kept in memory, least recently
+    /// used evicted first. A call on a key not held reads the store. Size it to the number of
+    /// keys in regular use when memory allows: a record takes about 1–2 KiB.
+    #[arg(long, env = "TRENT_KEY_CACHE_RECORDS", default_value_t = trent_core::DEFAULT_KEY_CACHE_CAPACITY,
+          value_parser = clap::value_parser!(usize))]
+    key_cache_records: usize,
     /// How often the background scheduler completes due deletions and rotations (ms).
     #[arg(
         long,
@@ -75,8 +81,40 @@ pub(crate) enum ServeError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error(
+        "another trent server is using the data directory {0} (it holds the lock on {1}); \
+         run one server per data directory — nodes sharing keys use --database-url and a data \
+         directory each"
+    )]
+    DataDirInUse(PathBuf, PathBuf),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+}
+
+/// The file a server holds an exclusive lock on while it uses a data directory.
+const LOCK_FILE: &str = "trent.lock";
+
+/// Locks the data directory for this process (released when the process exits, however it
+/// exits). One server per data directory: the key cache of a server on SQLite trusts that every
+/// change to a key goes through it, and two writers would also interleave one audit trail.
+fn lock_data_dir(data_dir: &Path) -> Result<std::fs::File, ServeError> {
+    let path = data_dir.join(LOCK_FILE);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|source| ServeError::DataDir {
+            path: path.clone(),
+            source,
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            Err(ServeError::DataDirInUse(data_dir.to_path_buf(), path))
+        }
+        Err(std::fs::TryLockError::Error(source)) => Err(ServeError::DataDir { path, source }),
+    }
 }
 
 pub(crate) fn run(args: ServeArgs) -> Result<(), ServeError> {
@@ -89,6 +127,7 @@ pub(crate) fn run(args: ServeArgs) -> Result<(), ServeError> {
 async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     let data_dir = args.data_dir;
     create_private_dir(&data_dir)?;
+    let _data_dir_lock = lock_data_dir(&data_dir)?;
     let passphrase = std::env::var("TRENT_ROOT_PASSPHRASE").ok();
     let root_path = data_dir.join("root.key");
     let (root_key, created) = {
@@ -133,7 +172,22 @@ async fn serve(args: ServeArgs) -> Result<(), ServeError> {
         }
         None => Arc::new(SystemClock),
     };
-    let kms = Kms::new(store, root_key, Arc::new(PolicyAuthorizer), clock);
+    // On SQLite this server is the only writer of its store (the data directory is locked), so
+    // a cached key record stays valid until this server changes it and forgets it. Nodes
+    // sharing PostgreSQL re-read a record after KEY_CACHE_TTL to see other nodes' changes.
+    let key_cache_ttl = if shared_database.is_some() {
+        trent_core::KEY_CACHE_TTL
+    } else {
+        Duration::MAX
+    };
+    let kms = Kms::with_key_cache(
+        store,
+        root_key,
+        Arc::new(PolicyAuthorizer),
+        clock,
+        args.key_cache_records.max(1),
+        key_cache_ttl,
+    );
     if let Some(audit) = &audit {
         kms.set_usage_ledger(Arc::new(AuditLedger(audit.clone())));
     }

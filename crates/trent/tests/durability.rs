@@ -132,3 +132,41 @@ async fn database_alone_reveals_no_secret_or_key_material() {
         .windows(plaintext.len())
         .any(|w| w == plaintext.as_slice()));
 }
+
+/// A second server on a data directory that a running server uses refuses to start, with an
+/// error that says why; once the first is gone (even by `kill -9`) the directory is free.
+#[tokio::test]
+async fn one_server_per_data_directory() {
+    let mut server = TestServer::start(env!("CARGO_BIN_EXE_trent"));
+    let second = std::process::Command::new(env!("CARGO_BIN_EXE_trent"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(server.data_dir())
+        .env("TRENT_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(!second.status.success(), "a second server started");
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        stderr.contains("another trent server is using the data directory"),
+        "{stderr}"
+    );
+    assert!(
+        String::from_utf8_lossy(&second.stdout).is_empty(),
+        "the second server must not report listening"
+    );
+
+    // The first server still works, and after a kill -9 a new one takes the directory over.
+    let client = server.kms_client();
+    let key_id = client
+        .create_key()
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap()
+        .key_id;
+    server.kill9();
+    server.restart();
+    let client = server.kms_client();
+    client.describe_key().key_id(&key_id).send().await.unwrap();
+}
