@@ -44,15 +44,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# start NAME [serve flags...]: a fresh server with its data in OUT/NAME; sets EP and CRED.
-start() {
+# launch NAME [serve flags...]: a server on OUT/NAME; sets SERVER_PID, EP and CRED.
+launch() {
   local name=$1
   shift
-  rm -rf "${OUT:?}/$name" "$OUT/$name.log"
   TRENT_LOG=warn "$TRENT" serve --listen 127.0.0.1:0 --data-dir "$OUT/$name" "$@" \
     >"$OUT/$name.log" 2>&1 &
-  PIDS+=($!)
   SERVER_PID=$!
+  PIDS+=("$SERVER_PID")
   until grep -q "listening on" "$OUT/$name.log" 2>/dev/null; do
     kill -0 "$SERVER_PID" 2>/dev/null || { cat "$OUT/$name.log" >&2; exit 1; }
     sleep 0.2
@@ -61,18 +60,17 @@ start() {
   CRED=$OUT/$name/credentials
 }
 
-# restart NAME [serve flags...]: the same data directory, new flags.
+# start NAME [serve flags...]: a fresh server on an empty data directory OUT/NAME.
+start() {
+  rm -rf "${OUT:?}/$1" "$OUT/$1.log"
+  launch "$@"
+}
+
+# restart NAME [serve flags...]: stops the current server, then the same data directory with
+# new flags.
 restart() {
-  local name=$1
-  shift
-  kill "$SERVER_PID"
-  wait "$SERVER_PID" 2>/dev/null || true
-  TRENT_LOG=warn "$TRENT" serve --listen 127.0.0.1:0 --data-dir "$OUT/$name" "$@" \
-    >"$OUT/$name.log" 2>&1 &
-  PIDS+=($!)
-  SERVER_PID=$!
-  until grep -q "listening on" "$OUT/$name.log" 2>/dev/null; do sleep 0.2; done
-  EP=$(grep -m1 "listening on" "$OUT/$name.log" | sed 's/.*listening on //')
+  stop
+  launch "$@"
 }
 
 stop() {
