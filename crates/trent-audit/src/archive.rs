@@ -173,8 +173,6 @@ impl Writer {
         cut: ArchiveCut,
         out: &Path,
     ) -> Result<ArchiveReport, AuditError> {
-        // Counted into `key_usage` before any event they come from can leave the database.
-        self.flush_usage()?;
         self.cache = None;
         let tx = self
             .conn

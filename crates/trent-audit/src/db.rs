@@ -94,16 +94,7 @@ CREATE TABLE key_usage (
 /// at a random place for every event, the more so the more keys are in use — is dropped.
 const V2: &str = "DROP INDEX IF EXISTS event_resources_by_arn;";
 
-/// Version 3: `key_usage` is written behind the events, every 250 ms, and
-/// `usage_watermark` says through which event seq it is complete (see `usage.rs`). The
-/// counters of a log written before were complete in every transaction.
-const V3: &str = "CREATE TABLE usage_watermark (
-    id          INTEGER PRIMARY KEY CHECK (id = 1),
-    through_seq INTEGER NOT NULL
-);
-INSERT INTO usage_watermark (id, through_seq) SELECT 1, COALESCE(MAX(seq), 0) FROM events;";
-
-const MIGRATIONS: &[&str] = &[V1, V2, V3];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// Opens (creating if needed) the database for writing: WAL, `synchronous=FULL`, migrated.
 pub(crate) fn open_writer(path: &Path) -> Result<Connection, AuditError> {

@@ -24,8 +24,7 @@
 //!   so what remains still verifies.
 //! - Reading: [`query`], [`export`] (CloudTrail `{"Records":[…]}`), [`write_json_lines`],
 //!   [`write_table`], and per-key usage metering ([`AuditLog::key_usage`],
-//!   [`AuditLog::last_crypto_use`]): counted from the committed events, stored every 250 ms, and exact for every reader (pending counts or the events after the stored
-//!   watermark are added to what is stored).
+//!   [`AuditLog::last_crypto_use`]) maintained in the same transaction as the events.
 //! - [`cli`] holds the `trent audit …` subcommands (`verify`, `query`, `export`, `archive`).
 //!
 //! # Seams
@@ -46,7 +45,6 @@ mod event;
 mod log;
 mod query;
 mod sanitize;
-mod usage;
 mod verify;
 mod writer;
 

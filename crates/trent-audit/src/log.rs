@@ -18,8 +18,7 @@ use crate::db::{db_path, open_checkpointer, open_reader, WRITER_AUTOCHECKPOINT_F
 use crate::error::AuditError;
 use crate::event::AuditEvent;
 use crate::query::{self, LastUse, QueryFilter, UsageRow};
-use crate::usage::{self, PendingUsage};
-use crate::writer::{lock_usage, prepare, Prepared, Stats, Writer};
+use crate::writer::{prepare, Prepared, Stats, Writer};
 
 /// The time source for digests, the head and checkpoints (events carry their own time).
 pub type Clock = Arc<dyn Fn() -> OffsetDateTime + Send + Sync>;
@@ -121,8 +120,6 @@ struct Inner {
     reader: Arc<Mutex<Connection>>,
     stats: Arc<Stats>,
     public_key: Vec<u8>,
-    /// The writer's pending key-usage counts, added to what `key_usage` holds.
-    usage: Arc<Mutex<PendingUsage>>,
 }
 
 impl fmt::Debug for AuditLog {
@@ -163,7 +160,6 @@ impl AuditLog {
             Arc::clone(&stats),
         )?;
         let public_key = writer.key.public().to_vec();
-        let usage = Arc::clone(&writer.usage);
         let reader = open_reader(&path)?;
         // The background checkpointer: woken after commits, it copies WAL frames into the
         // database file (and fsyncs it) off the commit path, so the writer's commits rarely
@@ -196,7 +192,6 @@ impl AuditLog {
                 reader: Arc::new(Mutex::new(reader)),
                 stats,
                 public_key,
-                usage,
             }),
         })
     }
@@ -291,19 +286,15 @@ impl AuditLog {
     /// Usage counters of a key ARN, one row per operation (successful calls only).
     pub async fn key_usage(&self, key_arn: &str) -> Result<Vec<UsageRow>, AuditError> {
         let key_arn = key_arn.to_owned();
-        let usage = Arc::clone(&self.inner.usage);
-        self.read(move |conn| {
-            // Held while reading: a flush (which takes it for its whole transaction) is then
-            // either entirely visible in the table or still entirely pending.
-            let pending = lock_usage(&usage);
-            usage::key_usage_rows(conn, &key_arn, Some(&pending))
-        })
-        .await
+        self.read(move |conn| query::key_usage_on(conn, &key_arn))
+            .await
     }
 
     /// The newest successful cryptographic operation on a key ARN.
     pub async fn last_crypto_use(&self, key_arn: &str) -> Result<Option<LastUse>, AuditError> {
-        Ok(query::last_crypto_use_of(self.key_usage(key_arn).await?))
+        let key_arn = key_arn.to_owned();
+        self.read(move |conn| query::last_crypto_use_on(conn, &key_arn))
+            .await
     }
 
     /// Events matching `filter`, oldest first.
@@ -355,10 +346,6 @@ fn commit_group(writer: &mut Writer, group: Vec<(Vec<Prepared>, Reply<Vec<Record
 }
 
 fn final_seal(writer: &mut Writer) -> Result<Option<SealInfo>, AuditError> {
-    if let Err(e) = writer.flush_usage() {
-        // Not lost: the next writer to open the log counts the events after the watermark.
-        tracing::warn!(error = %e, "writing the audit key-usage counters at shutdown failed");
-    }
     let sealed = writer.seal();
     if let Err(e) = &sealed {
         tracing::error!(error = %e, "sealing the audit log at shutdown failed");

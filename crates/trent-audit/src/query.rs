@@ -259,7 +259,6 @@ pub struct LastUse {
     pub request_id: String,
 }
 
-/// The rows `key_usage` holds for a key ARN (complete through the stored watermark).
 pub(crate) fn key_usage_on(conn: &Connection, key_arn: &str) -> Result<Vec<UsageRow>, AuditError> {
     let mut stmt = conn.prepare_cached(
         "SELECT event_name, count, last_time, last_event_id, last_request_id, last_seq \
@@ -293,9 +292,12 @@ pub(crate) fn key_usage_on(conn: &Connection, key_arn: &str) -> Result<Vec<Usage
     Ok(out)
 }
 
-/// The newest successful cryptographic operation among a key's usage rows.
-pub(crate) fn last_crypto_use_of(rows: Vec<UsageRow>) -> Option<LastUse> {
-    rows.into_iter()
+pub(crate) fn last_crypto_use_on(
+    conn: &Connection,
+    key_arn: &str,
+) -> Result<Option<LastUse>, AuditError> {
+    Ok(key_usage_on(conn, key_arn)?
+        .into_iter()
         .filter(|row| is_cryptographic_operation(&row.event_name))
         .max_by_key(|row| row.last_seq)
         .map(|row| LastUse {
@@ -303,16 +305,15 @@ pub(crate) fn last_crypto_use_of(rows: Vec<UsageRow>) -> Option<LastUse> {
             timestamp: row.last_used,
             event_id: row.last_event_id,
             request_id: row.last_request_id,
-        })
+        }))
 }
 
-/// Usage counters of a key ARN in the log at `path`, one row per operation (counting the
-/// events a running server has not stored counters for yet).
+/// Usage counters of a key ARN in the log at `path`, one row per operation.
 pub fn key_usage(path: &Path, key_arn: &str) -> Result<Vec<UsageRow>, AuditError> {
-    crate::usage::key_usage_rows(&open_reader(&db_path(path))?, key_arn, None)
+    key_usage_on(&open_reader(&db_path(path))?, key_arn)
 }
 
 /// The newest successful cryptographic operation on a key ARN in the log at `path`.
 pub fn last_crypto_use(path: &Path, key_arn: &str) -> Result<Option<LastUse>, AuditError> {
-    Ok(last_crypto_use_of(key_usage(path, key_arn)?))
+    last_crypto_use_on(&open_reader(&db_path(path))?, key_arn)
 }

@@ -4,11 +4,10 @@
 //! writers (the server and an archiving CLI) can share a file, and rows appended behind the
 //! writer's back are refused rather than signed.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{mpsc, Arc, Mutex, MutexGuard};
-use std::time::Instant;
+use std::sync::{mpsc, Arc};
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use trent_rootkey::RootKeyProvider;
@@ -17,11 +16,10 @@ use crate::chain::{
     event_hash, parse_hex_hash, record_hash, CheckpointBody, DigestBody, Hash, HeadBody, Signed,
     SigningKey, ALGORITHM, CHECKPOINT_FORMAT, DIGEST_FORMAT, GENESIS, HEAD_FORMAT,
 };
-use crate::db::{self, load_signing_key, load_single, to_i64, to_u64, IndexFields};
+use crate::db::{self, load_signing_key, load_single, metered_keys, to_i64, to_u64, IndexFields};
 use crate::error::AuditError;
 use crate::event::{format_event_time, AuditEvent};
 use crate::log::{Clock, RecordedEvent, SealInfo};
-use crate::usage::{self, PendingUsage, FLUSH_EVERY, FLUSH_ROWS};
 use crate::verify::{Problem, ProblemKind};
 
 /// An event ready to store: normalised, serialised, with its index columns.
@@ -42,6 +40,70 @@ pub(crate) fn prepare(mut event: AuditEvent) -> Result<Prepared, AuditError> {
         bytes,
         index,
     })
+}
+
+/// The key-usage changes of one transaction: per `(key ARN, event name)`, how many successful
+/// calls it holds and the newest one's time, eventID, requestID and seq.
+#[derive(Default)]
+struct UsageBatch<'a> {
+    rows: HashMap<(&'a str, &'a str), UsageDelta<'a>>,
+}
+
+struct UsageDelta<'a> {
+    count: i64,
+    last_time: i64,
+    last_event_id: &'a str,
+    last_request_id: &'a str,
+    last_seq: i64,
+}
+
+impl<'a> UsageBatch<'a> {
+    /// Counts one call; events arrive in seq order, so the last one added is the newest.
+    fn add(&mut self, arn: &'a str, index: &'a IndexFields, request_id: &'a str, seq: i64) {
+        let delta = self
+            .rows
+            .entry((arn, index.event_name.as_str()))
+            .or_insert(UsageDelta {
+                count: 0,
+                last_time: index.event_time,
+                last_event_id: &index.event_id,
+                last_request_id: request_id,
+                last_seq: seq,
+            });
+        delta.count += 1;
+        delta.last_time = index.event_time;
+        delta.last_event_id = &index.event_id;
+        delta.last_request_id = request_id;
+        delta.last_seq = seq;
+    }
+
+    /// One upsert per distinct `(key, operation)`, in key order (neighbouring B-tree pages).
+    fn write(self, tx: &Connection) -> Result<(), AuditError> {
+        if self.rows.is_empty() {
+            return Ok(());
+        }
+        let mut upsert = tx.prepare_cached(
+            "INSERT INTO key_usage (key_arn, event_name, count, last_time, last_event_id, \
+             last_request_id, last_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+             ON CONFLICT (key_arn, event_name) DO UPDATE SET count = count + excluded.count, \
+             last_time = excluded.last_time, last_event_id = excluded.last_event_id, \
+             last_request_id = excluded.last_request_id, last_seq = excluded.last_seq",
+        )?;
+        let mut rows: Vec<_> = self.rows.into_iter().collect();
+        rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        for ((arn, event_name), d) in rows {
+            upsert.execute(params![
+                arn,
+                event_name,
+                d.count,
+                d.last_time,
+                d.last_event_id,
+                d.last_request_id,
+                d.last_seq,
+            ])?;
+        }
+        Ok(())
+    }
 }
 
 /// Counters shared with [`crate::AuditLog::stats`].
@@ -74,18 +136,6 @@ pub(crate) struct Writer {
     pub(crate) cache: Option<(Signed, Tail)>,
     /// Wakes the background checkpointer after each commit (see [`crate::log`]).
     pub(crate) checkpoint_signal: Option<mpsc::SyncSender<()>>,
-    /// Key-usage counts of committed events not yet in `key_usage` (see [`crate::usage`]);
-    /// shared with the log's readers, and locked by a flush for its whole transaction.
-    pub(crate) usage: Arc<Mutex<PendingUsage>>,
-    last_usage_flush: Instant,
-    /// How often pending counts are flushed ([`FLUSH_EVERY`]; tests stretch it).
-    pub(crate) usage_flush_every: std::time::Duration,
-}
-
-pub(crate) fn lock_usage(usage: &Mutex<PendingUsage>) -> MutexGuard<'_, PendingUsage> {
-    usage
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// A `BEGIN IMMEDIATE` … `COMMIT` transaction whose two statements come from the connection's
@@ -160,14 +210,6 @@ impl Writer {
             stored
         };
         let key = SigningKey::unwrap(root_key, &public, &wrapped)?;
-        // Counts of events committed after the last flush of a previous writer (a crash loses
-        // the in-memory counts, never the events).
-        let watermark = {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let watermark = usage::catch_up(&tx)?;
-            tx.commit()?;
-            watermark
-        };
         let writer = Self {
             conn,
             key,
@@ -176,9 +218,6 @@ impl Writer {
             stats,
             cache: None,
             checkpoint_signal: None,
-            usage: Arc::new(Mutex::new(PendingUsage::starting_at(watermark))),
-            last_usage_flush: Instant::now(),
-            usage_flush_every: FLUSH_EVERY,
         };
         load_tail(&writer.conn, &writer.key)?;
         Ok(writer)
@@ -210,6 +249,9 @@ impl Writer {
             )?;
             let mut exists = tx.prepare_cached("SELECT 1 FROM events WHERE event_id = ?1")?;
             let mut batch_ids: HashSet<&str> = HashSet::new();
+            // Key-usage counters of this batch, aggregated per (key, operation): one upsert per
+            // distinct pair per transaction instead of one per event.
+            let mut usage = UsageBatch::default();
             for message in messages {
                 let mut duplicate = None;
                 let mut message_ids = HashSet::new();
@@ -245,6 +287,9 @@ impl Writer {
                     for (arn, key_id) in &index.resources {
                         insert_resource.execute(params![seq_sql, arn, key_id])?;
                     }
+                    for arn in metered_keys(&prepared.event) {
+                        usage.add(arn, index, &prepared.event.request_id, seq_sql);
+                    }
                     tail.last_seq = seq;
                     tail.last_hash = hash;
                     batch_ids.insert(index.event_id.as_str());
@@ -256,6 +301,7 @@ impl Writer {
                 written += recorded.len() as u64;
                 results.push(Ok(recorded));
             }
+            usage.write(&tx)?;
         }
         let mut head = None;
         if written > 0 {
@@ -268,7 +314,6 @@ impl Writer {
         }
         tx.commit()?;
         self.cache = head.map(|head| (head, tail));
-        self.count_usage(messages, &results);
         if let Some(signal) = &self.checkpoint_signal {
             // Coalesced: a full channel means a checkpoint is already due.
             let _ = signal.try_send(());
@@ -277,50 +322,6 @@ impl Writer {
         self.stats.events.fetch_add(written, Ordering::Relaxed);
         self.stats.digests.fetch_add(digests, Ordering::Relaxed);
         Ok(results)
-    }
-
-    /// Counts the committed events' key usage, and flushes the counts when due.
-    fn count_usage(
-        &mut self,
-        messages: &[Vec<Prepared>],
-        results: &[Result<Vec<RecordedEvent>, AuditError>],
-    ) {
-        let due = {
-            let mut pending = lock_usage(&self.usage);
-            for (message, result) in messages.iter().zip(results) {
-                if let Ok(recorded) = result {
-                    for (prepared, at) in message.iter().zip(recorded) {
-                        pending.add_event(&prepared.event, &prepared.index, at.seq);
-                    }
-                }
-            }
-            pending.rows() >= FLUSH_ROWS
-                || self.last_usage_flush.elapsed() >= self.usage_flush_every
-        };
-        if due {
-            if let Err(e) = self.flush_usage() {
-                // The counts stay pending (and the events are durable): the next flush retries.
-                tracing::warn!(error = %e, "writing the audit key-usage counters failed");
-            }
-        }
-    }
-
-    /// Writes the pending key-usage counts into `key_usage` (see [`crate::usage`]).
-    pub(crate) fn flush_usage(&mut self) -> Result<(), AuditError> {
-        self.last_usage_flush = Instant::now();
-        let mut pending = lock_usage(&self.usage);
-        if pending.through_seq == pending.base_seq {
-            return Ok(());
-        }
-        let tx = CachedTx::begin(&self.conn)?;
-        let watermark = usage::flush(&tx, &pending)?;
-        tx.commit()?;
-        *pending = PendingUsage::starting_at(watermark);
-        drop(pending);
-        if let Some(signal) = &self.checkpoint_signal {
-            let _ = signal.try_send(());
-        }
-        Ok(())
     }
 
     /// Writes a digest covering every event not yet covered; `None` if there are none.
