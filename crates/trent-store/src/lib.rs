@@ -392,3 +392,36 @@ pub trait Store: Send + Sync + 'static {
     /// Writes a named setting (insert or replace).
     async fn put_setting(&self, name: &str, value: &str) -> StoreResult<()>;
 }
+
+/// Whose inline policies and tags a call is about. Users and roles keep them in parallel
+/// tables (`user_policies`/`role_policies`, `user_tags`/`role_tags`, keyed by
+/// `(account, user_name | role_name, …)`), so both backends serve both with one set of
+/// statements.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Holder {
+    User,
+    Role,
+}
+
+impl Holder {
+    pub(crate) fn policies_table(self) -> &'static str {
+        match self {
+            Self::User => "user_policies",
+            Self::Role => "role_policies",
+        }
+    }
+
+    pub(crate) fn tags_table(self) -> &'static str {
+        match self {
+            Self::User => "user_tags",
+            Self::Role => "role_tags",
+        }
+    }
+
+    pub(crate) fn name_column(self) -> &'static str {
+        match self {
+            Self::User => "user_name",
+            Self::Role => "role_name",
+        }
+    }
+}

@@ -26,6 +26,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::{NoTls, Row};
 use trent_types::{AccountId, KeyId, KeyMaterialId, Region};
 
+use crate::Holder;
 use crate::{
     AccessKeyRecord, AccessKeyStatus, AccountRecord, AliasRecord, GrantConstraintsRecord,
     GrantCreation, GrantFilter, GrantRecord, KeyRecord, KeyUsageRecord, MaterialRecord,
@@ -687,6 +688,144 @@ impl PostgresStore {
     }
 }
 
+/// The inline policies and tags of IAM users and roles: the same statements on parallel tables.
+impl PostgresStore {
+    async fn put_inline_policy(
+        &self,
+        holder: Holder,
+        account: &AccountId,
+        name: &str,
+        policy_name: &str,
+        document: &str,
+    ) -> StoreResult<()> {
+        let (table, column) = (holder.policies_table(), holder.name_column());
+        self.execute(
+            &format!(
+                "INSERT INTO {table} (account, {column}, policy_name, document) \
+                 VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (account, {column}, policy_name) \
+                 DO UPDATE SET document = excluded.document"
+            ),
+            &[&account.as_str(), &name, &policy_name, &document],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn list_inline_policies(
+        &self,
+        holder: Holder,
+        account: &AccountId,
+        name: &str,
+    ) -> StoreResult<Vec<(String, String)>> {
+        let (table, column) = (holder.policies_table(), holder.name_column());
+        self.list_pairs(
+            &format!(
+                "SELECT policy_name, document FROM {table} \
+                 WHERE account = $1 AND {column} = $2 ORDER BY policy_name"
+            ),
+            account,
+            name,
+        )
+        .await
+    }
+
+    async fn delete_inline_policy(
+        &self,
+        holder: Holder,
+        account: &AccountId,
+        name: &str,
+        policy_name: &str,
+    ) -> StoreResult<()> {
+        let (table, column) = (holder.policies_table(), holder.name_column());
+        self.execute_one(
+            &format!(
+                "DELETE FROM {table} WHERE account = $1 AND {column} = $2 AND policy_name = $3"
+            ),
+            &[&account.as_str(), &name, &policy_name],
+        )
+        .await
+    }
+
+    async fn tag_holder(
+        &self,
+        holder: Holder,
+        account: &AccountId,
+        name: &str,
+        tags: &[(String, String)],
+    ) -> StoreResult<()> {
+        if tags.is_empty() {
+            return Ok(());
+        }
+        let (table, column) = (holder.tags_table(), holder.name_column());
+        let (keys, values) = merge_tags(tags);
+        self.execute(
+            &format!(
+                "INSERT INTO {table} (account, {column}, tag_key, tag_value) \
+                 SELECT $1, $2, t.k, t.v FROM UNNEST($3::text[], $4::text[]) AS t(k, v) \
+                 ON CONFLICT (account, {column}, tag_key) DO UPDATE SET tag_value = excluded.tag_value"
+            ),
+            &[&account.as_str(), &name, &keys, &values],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn untag_holder(
+        &self,
+        holder: Holder,
+        account: &AccountId,
+        name: &str,
+        tag_keys: &[String],
+    ) -> StoreResult<()> {
+        if tag_keys.is_empty() {
+            return Ok(());
+        }
+        let (table, column) = (holder.tags_table(), holder.name_column());
+        self.execute(
+            &format!(
+                "DELETE FROM {table} WHERE account = $1 AND {column} = $2 \
+                 AND tag_key = ANY($3::text[])"
+            ),
+            &[&account.as_str(), &name, &tag_keys],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn list_holder_tags(
+        &self,
+        holder: Holder,
+        account: &AccountId,
+        name: &str,
+    ) -> StoreResult<Vec<(String, String)>> {
+        let (table, column) = (holder.tags_table(), holder.name_column());
+        self.list_pairs(
+            &format!(
+                "SELECT tag_key, tag_value FROM {table} \
+                 WHERE account = $1 AND {column} = $2 ORDER BY tag_key"
+            ),
+            account,
+            name,
+        )
+        .await
+    }
+
+    /// Two text columns of the rows `sql` selects for `(account, name)`.
+    async fn list_pairs(
+        &self,
+        sql: &str,
+        account: &AccountId,
+        name: &str,
+    ) -> StoreResult<Vec<(String, String)>> {
+        self.query(sql, &[&account.as_str(), &name])
+            .await?
+            .iter()
+            .map(|row| Ok((row.try_get(0).col()?, row.try_get(1).col()?)))
+            .collect()
+    }
+}
+
 #[async_trait::async_trait]
 impl Store for PostgresStore {
     async fn create_account(&self, account: &AccountRecord) -> StoreResult<()> {
@@ -759,15 +898,8 @@ impl Store for PostgresStore {
         policy_name: &str,
         document: &str,
     ) -> StoreResult<()> {
-        self.execute(
-            "INSERT INTO user_policies (account, user_name, policy_name, document) \
-             VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (account, user_name, policy_name) \
-             DO UPDATE SET document = excluded.document",
-            &[&account.as_str(), &user_name, &policy_name, &document],
-        )
-        .await?;
-        Ok(())
+        self.put_inline_policy(Holder::User, account, user_name, policy_name, document)
+            .await
     }
 
     async fn list_user_policies(
@@ -775,15 +907,8 @@ impl Store for PostgresStore {
         account: &AccountId,
         user_name: &str,
     ) -> StoreResult<Vec<(String, String)>> {
-        self.query(
-            "SELECT policy_name, document FROM user_policies \
-             WHERE account = $1 AND user_name = $2 ORDER BY policy_name",
-            &[&account.as_str(), &user_name],
-        )
-        .await?
-        .iter()
-        .map(|row| Ok((row.try_get(0).col()?, row.try_get(1).col()?)))
-        .collect()
+        self.list_inline_policies(Holder::User, account, user_name)
+            .await
     }
 
     async fn list_users(
@@ -840,12 +965,8 @@ impl Store for PostgresStore {
         user_name: &str,
         policy_name: &str,
     ) -> StoreResult<()> {
-        self.execute_one(
-            "DELETE FROM user_policies \
-             WHERE account = $1 AND user_name = $2 AND policy_name = $3",
-            &[&account.as_str(), &user_name, &policy_name],
-        )
-        .await
+        self.delete_inline_policy(Holder::User, account, user_name, policy_name)
+            .await
     }
 
     async fn tag_user(
@@ -854,18 +975,8 @@ impl Store for PostgresStore {
         user_name: &str,
         tags: &[(String, String)],
     ) -> StoreResult<()> {
-        if tags.is_empty() {
-            return Ok(());
-        }
-        let (keys, values) = merge_tags(tags);
-        self.execute(
-            "INSERT INTO user_tags (account, user_name, tag_key, tag_value) \
-             SELECT $1, $2, t.k, t.v FROM UNNEST($3::text[], $4::text[]) AS t(k, v) \
-             ON CONFLICT (account, user_name, tag_key) DO UPDATE SET tag_value = excluded.tag_value",
-            &[&account.as_str(), &user_name, &keys, &values],
-        )
-        .await?;
-        Ok(())
+        self.tag_holder(Holder::User, account, user_name, tags)
+            .await
     }
 
     async fn untag_user(
@@ -874,16 +985,8 @@ impl Store for PostgresStore {
         user_name: &str,
         tag_keys: &[String],
     ) -> StoreResult<()> {
-        if tag_keys.is_empty() {
-            return Ok(());
-        }
-        self.execute(
-            "DELETE FROM user_tags WHERE account = $1 AND user_name = $2 \
-             AND tag_key = ANY($3::text[])",
-            &[&account.as_str(), &user_name, &tag_keys],
-        )
-        .await?;
-        Ok(())
+        self.untag_holder(Holder::User, account, user_name, tag_keys)
+            .await
     }
 
     async fn list_user_tags(
@@ -891,15 +994,8 @@ impl Store for PostgresStore {
         account: &AccountId,
         user_name: &str,
     ) -> StoreResult<Vec<(String, String)>> {
-        self.query(
-            "SELECT tag_key, tag_value FROM user_tags \
-             WHERE account = $1 AND user_name = $2 ORDER BY tag_key",
-            &[&account.as_str(), &user_name],
-        )
-        .await?
-        .iter()
-        .map(|row| Ok((row.try_get(0).col()?, row.try_get(1).col()?)))
-        .collect()
+        self.list_holder_tags(Holder::User, account, user_name)
+            .await
     }
 
     async fn create_role(&self, role: &RoleRecord) -> StoreResult<()> {
@@ -1008,15 +1104,8 @@ impl Store for PostgresStore {
         policy_name: &str,
         document: &str,
     ) -> StoreResult<()> {
-        self.execute(
-            "INSERT INTO role_policies (account, role_name, policy_name, document) \
-             VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (account, role_name, policy_name) \
-             DO UPDATE SET document = excluded.document",
-            &[&account.as_str(), &role_name, &policy_name, &document],
-        )
-        .await?;
-        Ok(())
+        self.put_inline_policy(Holder::Role, account, role_name, policy_name, document)
+            .await
     }
 
     async fn list_role_policies(
@@ -1024,15 +1113,8 @@ impl Store for PostgresStore {
         account: &AccountId,
         role_name: &str,
     ) -> StoreResult<Vec<(String, String)>> {
-        self.query(
-            "SELECT policy_name, document FROM role_policies \
-             WHERE account = $1 AND role_name = $2 ORDER BY policy_name",
-            &[&account.as_str(), &role_name],
-        )
-        .await?
-        .iter()
-        .map(|row| Ok((row.try_get(0).col()?, row.try_get(1).col()?)))
-        .collect()
+        self.list_inline_policies(Holder::Role, account, role_name)
+            .await
     }
 
     async fn delete_role_policy(
@@ -1041,12 +1123,8 @@ impl Store for PostgresStore {
         role_name: &str,
         policy_name: &str,
     ) -> StoreResult<()> {
-        self.execute_one(
-            "DELETE FROM role_policies \
-             WHERE account = $1 AND role_name = $2 AND policy_name = $3",
-            &[&account.as_str(), &role_name, &policy_name],
-        )
-        .await
+        self.delete_inline_policy(Holder::Role, account, role_name, policy_name)
+            .await
     }
 
     async fn tag_role(
@@ -1055,18 +1133,8 @@ impl Store for PostgresStore {
         role_name: &str,
         tags: &[(String, String)],
     ) -> StoreResult<()> {
-        if tags.is_empty() {
-            return Ok(());
-        }
-        let (keys, values) = merge_tags(tags);
-        self.execute(
-            "INSERT INTO role_tags (account, role_name, tag_key, tag_value) \
-             SELECT $1, $2, t.k, t.v FROM UNNEST($3::text[], $4::text[]) AS t(k, v) \
-             ON CONFLICT (account, role_name, tag_key) DO UPDATE SET tag_value = excluded.tag_value",
-            &[&account.as_str(), &role_name, &keys, &values],
-        )
-        .await?;
-        Ok(())
+        self.tag_holder(Holder::Role, account, role_name, tags)
+            .await
     }
 
     async fn untag_role(
@@ -1075,16 +1143,8 @@ impl Store for PostgresStore {
         role_name: &str,
         tag_keys: &[String],
     ) -> StoreResult<()> {
-        if tag_keys.is_empty() {
-            return Ok(());
-        }
-        self.execute(
-            "DELETE FROM role_tags WHERE account = $1 AND role_name = $2 \
-             AND tag_key = ANY($3::text[])",
-            &[&account.as_str(), &role_name, &tag_keys],
-        )
-        .await?;
-        Ok(())
+        self.untag_holder(Holder::Role, account, role_name, tag_keys)
+            .await
     }
 
     async fn list_role_tags(
@@ -1092,15 +1152,8 @@ impl Store for PostgresStore {
         account: &AccountId,
         role_name: &str,
     ) -> StoreResult<Vec<(String, String)>> {
-        self.query(
-            "SELECT tag_key, tag_value FROM role_tags \
-             WHERE account = $1 AND role_name = $2 ORDER BY tag_key",
-            &[&account.as_str(), &role_name],
-        )
-        .await?
-        .iter()
-        .map(|row| Ok((row.try_get(0).col()?, row.try_get(1).col()?)))
-        .collect()
+        self.list_holder_tags(Holder::Role, account, role_name)
+            .await
     }
 
     async fn create_access_key(&self, key: &AccessKeyRecord) -> StoreResult<()> {

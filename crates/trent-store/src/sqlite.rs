@@ -17,6 +17,7 @@ use std::time::Duration;
 use rusqlite::{ffi, params, Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior};
 use trent_types::{AccountId, KeyId, KeyMaterialId, Region};
 
+use crate::Holder;
 use crate::{
     AccessKeyRecord, AccessKeyStatus, AccountRecord, AliasRecord, GrantCreation, GrantFilter,
     GrantRecord, KeyRecord, KeyUsageRecord, MaterialRecord, MaterialSource, RoleRecord,
@@ -459,6 +460,169 @@ fn insert_material(conn: &Connection, m: &MaterialRecord) -> StoreResult<()> {
     Ok(())
 }
 
+/// The inline policies and tags of IAM users and roles: the same statements on parallel tables.
+impl SqliteStore {
+    async fn put_inline_policy(
+        &self,
+        holder: Holder,
+        account: &AccountId,
+        name: &str,
+        policy_name: &str,
+        document: &str,
+    ) -> StoreResult<()> {
+        let sql = format!(
+            "INSERT OR REPLACE INTO {} (account, {}, policy_name, document) VALUES (?1, ?2, ?3, ?4)",
+            holder.policies_table(),
+            holder.name_column()
+        );
+        let (account, name, policy_name, document) = (
+            account.clone(),
+            name.to_owned(),
+            policy_name.to_owned(),
+            document.to_owned(),
+        );
+        self.write(move |conn| {
+            conn.prepare_cached(&sql)
+                .db()?
+                .execute(params![account.as_str(), name, policy_name, document])
+                .db()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list_inline_policies(
+        &self,
+        holder: Holder,
+        account: &AccountId,
+        name: &str,
+    ) -> StoreResult<Vec<(String, String)>> {
+        let sql = format!(
+            "SELECT policy_name, document FROM {} WHERE account = ?1 AND {} = ?2 \
+             ORDER BY policy_name",
+            holder.policies_table(),
+            holder.name_column()
+        );
+        self.list_pairs(sql, account, name).await
+    }
+
+    async fn delete_inline_policy(
+        &self,
+        holder: Holder,
+        account: &AccountId,
+        name: &str,
+        policy_name: &str,
+    ) -> StoreResult<()> {
+        let sql = format!(
+            "DELETE FROM {} WHERE account = ?1 AND {} = ?2 AND policy_name = ?3",
+            holder.policies_table(),
+            holder.name_column()
+        );
+        let (account, name, policy_name) =
+            (account.clone(), name.to_owned(), policy_name.to_owned());
+        self.write(move |conn| {
+            let deleted = conn
+                .prepare_cached(&sql)
+                .db()?
+                .execute(params![account.as_str(), name, policy_name])
+                .db()?;
+            if deleted == 0 {
+                return Err(StoreError::NotFound);
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn tag_holder(
+        &self,
+        holder: Holder,
+        account: &AccountId,
+        name: &str,
+        tags: &[(String, String)],
+    ) -> StoreResult<()> {
+        let sql = format!(
+            "INSERT OR REPLACE INTO {} (account, {}, tag_key, tag_value) VALUES (?1, ?2, ?3, ?4)",
+            holder.tags_table(),
+            holder.name_column()
+        );
+        let (account, name, tags) = (account.clone(), name.to_owned(), tags.to_vec());
+        self.write(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .db()?;
+            for (key, value) in &tags {
+                tx.execute(&sql, params![account.as_str(), name, key, value])
+                    .db()?;
+            }
+            tx.commit().db()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn untag_holder(
+        &self,
+        holder: Holder,
+        account: &AccountId,
+        name: &str,
+        tag_keys: &[String],
+    ) -> StoreResult<()> {
+        let sql = format!(
+            "DELETE FROM {} WHERE account = ?1 AND {} = ?2 AND tag_key = ?3",
+            holder.tags_table(),
+            holder.name_column()
+        );
+        let (account, name, keys) = (account.clone(), name.to_owned(), tag_keys.to_vec());
+        self.write(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .db()?;
+            for key in &keys {
+                tx.execute(&sql, params![account.as_str(), name, key])
+                    .db()?;
+            }
+            tx.commit().db()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list_holder_tags(
+        &self,
+        holder: Holder,
+        account: &AccountId,
+        name: &str,
+    ) -> StoreResult<Vec<(String, String)>> {
+        let sql = format!(
+            "SELECT tag_key, tag_value FROM {} WHERE account = ?1 AND {} = ?2 ORDER BY tag_key",
+            holder.tags_table(),
+            holder.name_column()
+        );
+        self.list_pairs(sql, account, name).await
+    }
+
+    /// Two text columns of the rows `sql` selects for `(account, name)`.
+    async fn list_pairs(
+        &self,
+        sql: String,
+        account: &AccountId,
+        name: &str,
+    ) -> StoreResult<Vec<(String, String)>> {
+        let (account, name) = (account.clone(), name.to_owned());
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(&sql).db()?;
+            let rows = stmt
+                .query_map(params![account.as_str(), name], |row| {
+                    Ok((row.get(0)?, row.get(1)?))
+                })
+                .db()?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().db()
+        })
+        .await
+    }
+}
+
 #[async_trait::async_trait]
 impl Store for SqliteStore {
     async fn create_account(&self, account: &AccountRecord) -> StoreResult<()> {
@@ -562,23 +726,8 @@ impl Store for SqliteStore {
         policy_name: &str,
         document: &str,
     ) -> StoreResult<()> {
-        let (account, user_name, policy_name, document) = (
-            account.clone(),
-            user_name.to_owned(),
-            policy_name.to_owned(),
-            document.to_owned(),
-        );
-        self.write(move |conn| {
-            conn.prepare_cached(
-                "INSERT OR REPLACE INTO user_policies (account, user_name, policy_name, document) \
-                 VALUES (?1, ?2, ?3, ?4)",
-            )
-            .db()?
-            .execute(params![account.as_str(), user_name, policy_name, document])
-            .db()?;
-            Ok(())
-        })
-        .await
+        self.put_inline_policy(Holder::User, account, user_name, policy_name, document)
+            .await
     }
 
     async fn list_user_policies(
@@ -586,23 +735,8 @@ impl Store for SqliteStore {
         account: &AccountId,
         user_name: &str,
     ) -> StoreResult<Vec<(String, String)>> {
-        let account = account.clone();
-        let user_name = user_name.to_owned();
-        self.read(move |conn| {
-            let mut stmt = conn
-                .prepare_cached(
-                    "SELECT policy_name, document FROM user_policies \
-                     WHERE account = ?1 AND user_name = ?2 ORDER BY policy_name",
-                )
-                .db()?;
-            let rows = stmt
-                .query_map(params![account.as_str(), user_name], |row| {
-                    Ok((row.get(0)?, row.get(1)?))
-                })
-                .db()?;
-            rows.collect::<rusqlite::Result<Vec<_>>>().db()
-        })
-        .await
+        self.list_inline_policies(Holder::User, account, user_name)
+            .await
     }
 
     async fn list_users(
@@ -665,26 +799,8 @@ impl Store for SqliteStore {
         user_name: &str,
         policy_name: &str,
     ) -> StoreResult<()> {
-        let (account, user_name, policy_name) = (
-            account.clone(),
-            user_name.to_owned(),
-            policy_name.to_owned(),
-        );
-        self.write(move |conn| {
-            let deleted = conn
-                .prepare_cached(
-                    "DELETE FROM user_policies \
-                     WHERE account = ?1 AND user_name = ?2 AND policy_name = ?3",
-                )
-                .db()?
-                .execute(params![account.as_str(), user_name, policy_name])
-                .db()?;
-            if deleted == 0 {
-                return Err(StoreError::NotFound);
-            }
-            Ok(())
-        })
-        .await
+        self.delete_inline_policy(Holder::User, account, user_name, policy_name)
+            .await
     }
 
     async fn tag_user(
@@ -693,23 +809,8 @@ impl Store for SqliteStore {
         user_name: &str,
         tags: &[(String, String)],
     ) -> StoreResult<()> {
-        let (account, user_name, tags) = (account.clone(), user_name.to_owned(), tags.to_vec());
-        self.write(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .db()?;
-            for (key, value) in &tags {
-                tx.execute(
-                    "INSERT OR REPLACE INTO user_tags (account, user_name, tag_key, tag_value) \
-                     VALUES (?1, ?2, ?3, ?4)",
-                    params![account.as_str(), user_name, key, value],
-                )
-                .db()?;
-            }
-            tx.commit().db()?;
-            Ok(())
-        })
-        .await
+        self.tag_holder(Holder::User, account, user_name, tags)
+            .await
     }
 
     async fn untag_user(
@@ -718,22 +819,8 @@ impl Store for SqliteStore {
         user_name: &str,
         tag_keys: &[String],
     ) -> StoreResult<()> {
-        let (account, user_name, keys) = (account.clone(), user_name.to_owned(), tag_keys.to_vec());
-        self.write(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .db()?;
-            for key in &keys {
-                tx.execute(
-                    "DELETE FROM user_tags WHERE account = ?1 AND user_name = ?2 AND tag_key = ?3",
-                    params![account.as_str(), user_name, key],
-                )
-                .db()?;
-            }
-            tx.commit().db()?;
-            Ok(())
-        })
-        .await
+        self.untag_holder(Holder::User, account, user_name, tag_keys)
+            .await
     }
 
     async fn list_user_tags(
@@ -741,23 +828,8 @@ impl Store for SqliteStore {
         account: &AccountId,
         user_name: &str,
     ) -> StoreResult<Vec<(String, String)>> {
-        let account = account.clone();
-        let user_name = user_name.to_owned();
-        self.read(move |conn| {
-            let mut stmt = conn
-                .prepare_cached(
-                    "SELECT tag_key, tag_value FROM user_tags \
-                     WHERE account = ?1 AND user_name = ?2 ORDER BY tag_key",
-                )
-                .db()?;
-            let rows = stmt
-                .query_map(params![account.as_str(), user_name], |row| {
-                    Ok((row.get(0)?, row.get(1)?))
-                })
-                .db()?;
-            rows.collect::<rusqlite::Result<Vec<_>>>().db()
-        })
-        .await
+        self.list_holder_tags(Holder::User, account, user_name)
+            .await
     }
 
     async fn create_role(&self, role: &RoleRecord) -> StoreResult<()> {
@@ -891,23 +963,8 @@ impl Store for SqliteStore {
         policy_name: &str,
         document: &str,
     ) -> StoreResult<()> {
-        let (account, role_name, policy_name, document) = (
-            account.clone(),
-            role_name.to_owned(),
-            policy_name.to_owned(),
-            document.to_owned(),
-        );
-        self.write(move |conn| {
-            conn.prepare_cached(
-                "INSERT OR REPLACE INTO role_policies (account, role_name, policy_name, document) \
-                 VALUES (?1, ?2, ?3, ?4)",
-            )
-            .db()?
-            .execute(params![account.as_str(), role_name, policy_name, document])
-            .db()?;
-            Ok(())
-        })
-        .await
+        self.put_inline_policy(Holder::Role, account, role_name, policy_name, document)
+            .await
     }
 
     async fn list_role_policies(
@@ -915,23 +972,8 @@ impl Store for SqliteStore {
         account: &AccountId,
         role_name: &str,
     ) -> StoreResult<Vec<(String, String)>> {
-        let account = account.clone();
-        let role_name = role_name.to_owned();
-        self.read(move |conn| {
-            let mut stmt = conn
-                .prepare_cached(
-                    "SELECT policy_name, document FROM role_policies \
-                     WHERE account = ?1 AND role_name = ?2 ORDER BY policy_name",
-                )
-                .db()?;
-            let rows = stmt
-                .query_map(params![account.as_str(), role_name], |row| {
-                    Ok((row.get(0)?, row.get(1)?))
-                })
-                .db()?;
-            rows.collect::<rusqlite::Result<Vec<_>>>().db()
-        })
-        .await
+        self.list_inline_policies(Holder::Role, account, role_name)
+            .await
     }
 
     async fn delete_role_policy(
@@ -940,26 +982,8 @@ impl Store for SqliteStore {
         role_name: &str,
         policy_name: &str,
     ) -> StoreResult<()> {
-        let (account, role_name, policy_name) = (
-            account.clone(),
-            role_name.to_owned(),
-            policy_name.to_owned(),
-        );
-        self.write(move |conn| {
-            let deleted = conn
-                .prepare_cached(
-                    "DELETE FROM role_policies \
-                     WHERE account = ?1 AND role_name = ?2 AND policy_name = ?3",
-                )
-                .db()?
-                .execute(params![account.as_str(), role_name, policy_name])
-                .db()?;
-            if deleted == 0 {
-                return Err(StoreError::NotFound);
-            }
-            Ok(())
-        })
-        .await
+        self.delete_inline_policy(Holder::Role, account, role_name, policy_name)
+            .await
     }
 
     async fn tag_role(
@@ -968,23 +992,8 @@ impl Store for SqliteStore {
         role_name: &str,
         tags: &[(String, String)],
     ) -> StoreResult<()> {
-        let (account, role_name, tags) = (account.clone(), role_name.to_owned(), tags.to_vec());
-        self.write(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .db()?;
-            for (key, value) in &tags {
-                tx.execute(
-                    "INSERT OR REPLACE INTO role_tags (account, role_name, tag_key, tag_value) \
-                     VALUES (?1, ?2, ?3, ?4)",
-                    params![account.as_str(), role_name, key, value],
-                )
-                .db()?;
-            }
-            tx.commit().db()?;
-            Ok(())
-        })
-        .await
+        self.tag_holder(Holder::Role, account, role_name, tags)
+            .await
     }
 
     async fn untag_role(
@@ -993,22 +1002,8 @@ impl Store for SqliteStore {
         role_name: &str,
         tag_keys: &[String],
     ) -> StoreResult<()> {
-        let (account, role_name, keys) = (account.clone(), role_name.to_owned(), tag_keys.to_vec());
-        self.write(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .db()?;
-            for key in &keys {
-                tx.execute(
-                    "DELETE FROM role_tags WHERE account = ?1 AND role_name = ?2 AND tag_key = ?3",
-                    params![account.as_str(), role_name, key],
-                )
-                .db()?;
-            }
-            tx.commit().db()?;
-            Ok(())
-        })
-        .await
+        self.untag_holder(Holder::Role, account, role_name, tag_keys)
+            .await
     }
 
     async fn list_role_tags(
@@ -1016,23 +1011,8 @@ impl Store for SqliteStore {
         account: &AccountId,
         role_name: &str,
     ) -> StoreResult<Vec<(String, String)>> {
-        let account = account.clone();
-        let role_name = role_name.to_owned();
-        self.read(move |conn| {
-            let mut stmt = conn
-                .prepare_cached(
-                    "SELECT tag_key, tag_value FROM role_tags \
-                     WHERE account = ?1 AND role_name = ?2 ORDER BY tag_key",
-                )
-                .db()?;
-            let rows = stmt
-                .query_map(params![account.as_str(), role_name], |row| {
-                    Ok((row.get(0)?, row.get(1)?))
-                })
-                .db()?;
-            rows.collect::<rusqlite::Result<Vec<_>>>().db()
-        })
-        .await
+        self.list_holder_tags(Holder::Role, account, role_name)
+            .await
     }
 
     async fn list_access_keys(
