@@ -39,9 +39,10 @@ pub(crate) struct ServeArgs {
     /// Key records (and as many unwrapped material versions) kept in memory, least recently
     /// used evicted first. A call on a key not held reads the store. Size it to the number of
     /// keys in regular use when memory allows: a record takes about 1–2 KiB.
-    #[arg(long, env = "TRENT_KEY_CACHE_RECORDS", default_value_t = trent_core::DEFAULT_KEY_CACHE_CAPACITY,
-          value_parser = clap::value_parser!(usize))]
-    key_cache_records: usize,
+    #[arg(long, env = "TRENT_KEY_CACHE_RECORDS",
+          default_value_t = trent_core::DEFAULT_KEY_CACHE_CAPACITY as u64,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    key_cache_records: u64,
     /// How often the background scheduler completes due deletions and rotations (ms).
     #[arg(
         long,
@@ -185,7 +186,7 @@ async fn serve(args: ServeArgs) -> Result<(), ServeError> {
         root_key,
         Arc::new(PolicyAuthorizer),
         clock,
-        args.key_cache_records.max(1),
+        usize::try_from(args.key_cache_records).unwrap_or(usize::MAX),
         key_cache_ttl,
     );
     if let Some(audit) = &audit {
