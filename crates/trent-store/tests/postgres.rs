@@ -11,87 +11,27 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::future::Future;
-use std::io::Write as _;
 use std::sync::Arc;
 
 use trent_store::{
     conformance, GrantCreation, GrantRecord, KeyRecord, PostgresStore, RotationRecord, Store,
     StoreError,
 };
+use trent_testkit::postgres::TestDatabase;
 use trent_types::{AccountId, KeyId, KeySpec, KeyState, KeyUsage, Origin, Region};
 
-const URL_VAR: &str = "TRENT_TEST_POSTGRES_URL";
-
-/// The server to test against, or `None` (after saying so) when none is configured.
-fn server_url() -> Option<String> {
-    match std::env::var(URL_VAR) {
-        Ok(url) if !url.trim().is_empty() => Some(url),
-        _ => {
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("{URL_VAR} is not set, but CI=true: CI must run the PostgreSQL tests");
-            }
-            // Straight to stderr, past the test harness's capture, so the skip is visible.
-            let _ = writeln!(
-                std::io::stderr(),
-                "skipped: {URL_VAR} not set (PostgreSQL backend tests)"
-            );
-            None
-        }
-    }
-}
-
-/// `url` with its database name replaced by `database`.
-fn url_with_database(url: &str, database: &str) -> String {
-    if let Some(scheme_end) = url.find("://") {
-        let (base, query) = match url.find('?') {
-            Some(q) => (&url[..q], &url[q..]),
-            None => (url, ""),
-        };
-        let authority_start = scheme_end + 3;
-        let prefix = match base[authority_start..].find('/') {
-            Some(slash) => &base[..authority_start + slash],
-            None => base,
-        };
-        format!("{prefix}/{database}{query}")
-    } else {
-        format!("{url} dbname={database}")
-    }
-}
-
-async fn admin_execute(url: &str, sql: &str) {
-    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-        .await
-        .unwrap_or_else(|e| panic!("connecting to {URL_VAR}: {e}"));
-    let task = tokio::spawn(connection);
-    client
-        .batch_execute(sql)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
-    drop(client);
-    let _ = task.await;
-}
-
-/// Runs `body` with the URL of a fresh database, then drops the database, even if `body`
-/// panicked (the panic is re-raised afterwards).
+/// Runs `body` with the URL of a fresh database ([`TestDatabase`]), then drops the database,
+/// even if `body` panicked (the panic is re-raised afterwards).
 async fn with_fresh_database<F, Fut>(body: F)
 where
     F: FnOnce(String) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let Some(server) = server_url() else {
+    let Some(database) = TestDatabase::create() else {
         return;
     };
-    let name = format!(
-        "trent_test_{}",
-        KeyId::new_random().to_string().replace('-', "")
-    );
-    admin_execute(&server, &format!("CREATE DATABASE \"{name}\"")).await;
-    let outcome = tokio::spawn(body(url_with_database(&server, &name))).await;
-    admin_execute(
-        &server,
-        &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
-    )
-    .await;
+    let outcome = tokio::spawn(body(database.url().to_owned())).await;
+    drop(database);
     if let Err(e) = outcome {
         match e.try_into_panic() {
             Ok(panic) => std::panic::resume_unwind(panic),
@@ -318,26 +258,6 @@ async fn refuses_a_connection_without_durable_commits() {
         }
     })
     .await;
-}
-
-#[tokio::test]
-async fn database_urls_are_rewritten_for_test_databases() {
-    assert_eq!(
-        url_with_database("postgres://postgres@127.0.0.1:55432/postgres", "t1"),
-        "postgres://postgres@127.0.0.1:55432/t1"
-    );
-    assert_eq!(
-        url_with_database("postgresql://u:p@h/db?sslmode=disable", "t1"),
-        "postgresql://u:p@h/t1?sslmode=disable"
-    );
-    assert_eq!(
-        url_with_database("postgres://h:1", "t1"),
-        "postgres://h:1/t1"
-    );
-    assert_eq!(
-        url_with_database("host=h user=u", "t1"),
-        "host=h user=u dbname=t1"
-    );
 }
 
 /// Deleting keys on one node while another retires their grants and flushes their last use
